@@ -1,0 +1,15 @@
+"""Italian-first user messages, English with ``FTLAB_LANG=en``."""
+from __future__ import annotations
+
+import os
+
+
+def lang() -> str:
+    """Return ``"en"`` when ``FTLAB_LANG`` starts with "en", else ``"it"`` (the course language)."""
+    return "en" if os.environ.get("FTLAB_LANG", "it").lower().startswith("en") else "it"
+
+
+def tr(it: str, en: str, /, **values) -> str:
+    """Pick the message for the current language and fill in ``values`` (``str.format`` style)."""
+    text = en if lang() == "en" else it
+    return text.format(**values) if values else text

@@ -1,0 +1,13 @@
+"""Shared fixtures: every test gets its own sandbox home and Italian messages by default."""
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(tmp_path, monkeypatch):
+    # A test never touches the user's ~/.ftlab; the model cache (FTLAB_CACHE) stays shared.
+    monkeypatch.setenv("FTLAB_HOME", str(tmp_path / "ftlab-home"))
+    monkeypatch.setenv("FTLAB_LANG", "it")
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("FTLAB_BACKEND", raising=False)
