@@ -1,0 +1,206 @@
+"""Start, find and stop the sandbox server of a data dir.
+
+One server per data dir: it holds ``server.lock`` while it runs and writes ``server.json`` (pid,
+host, port). The bearer token lives in ``token`` (mode 0600) and is made on first use.
+
+    python -m ftlab.sandbox.control start|status|stop [--data-dir DIR]
+    python -m ftlab.sandbox.control serve [--host 127.0.0.1] [--port 0] [--data-dir DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from ftlab import paths
+from ftlab.i18n import tr
+
+INFO = "server.json"
+
+
+def data_dir(path=None) -> Path:
+    d = Path(path).expanduser() if path else paths.home()
+    d.mkdir(parents=True, exist_ok=True)
+    return d.resolve()
+
+
+def token(path=None) -> str:
+    """The data dir's bearer token, created (readable by the owner only) on first use."""
+    file = data_dir(path) / "token"
+    try:
+        fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return file.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        f.write("sk-ftlab-" + secrets.token_urlsafe(32))
+    return file.read_text().strip()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _healthy(info: dict, tok: str) -> bool:
+    import httpx
+    try:
+        r = httpx.get(f"http://{info['host']}:{info['port']}/health",
+                      headers={"Authorization": f"Bearer {tok}"}, timeout=2.0)
+        return r.status_code == 200 and r.json().get("backend") == "sandbox"
+    except (httpx.HTTPError, ValueError):
+        return False
+
+
+def status(path=None) -> dict | None:
+    """``{"pid", "host", "port", "base_url"}`` of the healthy server of the data dir, else None."""
+    d = data_dir(path)
+    try:
+        info = json.loads((d / INFO).read_text())
+    except (OSError, ValueError):
+        return None
+    if not _pid_alive(info.get("pid", -1)) or not _healthy(info, token(d)):
+        return None
+    return info
+
+
+def _other_server(d: Path, own_pid: int) -> bool:
+    """Another live process (a concurrent start) is serving or about to serve the data dir."""
+    try:
+        pid = json.loads((d / INFO).read_text())["pid"]
+    except (OSError, ValueError, KeyError):
+        return False
+    return pid != own_pid and _pid_alive(pid)
+
+
+def start(path=None, *, timeout: float = 60.0, env: dict | None = None) -> dict:
+    """Return the running server of the data dir, starting one in the background if needed."""
+    d = data_dir(path)
+    info = status(d)
+    if info:
+        return info
+    log = open(d / "server.log", "ab")
+    proc = subprocess.Popen([sys.executable, "-m", "ftlab.sandbox.control", "serve", "--data-dir", str(d)],
+                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            env={**os.environ, **(env or {})},
+                            start_new_session=True)  # survives the notebook kernel's Ctrl-C
+    log.close()
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        info = status(d)
+        if info:
+            return info
+        if proc.poll() is not None and not _other_server(d, proc.pid):
+            break
+        time.sleep(0.1)
+    tail = (d / "server.log").read_text(errors="replace")[-2000:]
+    raise RuntimeError(tr("Il server sandbox non è partito (log in {log}):\n{tail}",
+                          "The sandbox server did not start (log in {log}):\n{tail}",
+                          log=d / "server.log", tail=tail))
+
+
+def stop(path=None, *, timeout: float = 40.0) -> bool:
+    """Stop the data dir's server (its worker saves a running job to resume later). True if one ran."""
+    d = data_dir(path)
+    try:
+        pid = json.loads((d / INFO).read_text())["pid"]
+    except (OSError, ValueError, KeyError):
+        return False
+    if not _pid_alive(pid):
+        (d / INFO).unlink(missing_ok=True)
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.time() + timeout
+    while _pid_alive(pid) and time.time() < deadline:
+        time.sleep(0.1)
+        try:  # reap it if it is our own child (tests start servers in-process)
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+    if _pid_alive(pid):
+        os.kill(pid, signal.SIGKILL)
+    (d / INFO).unlink(missing_ok=True)
+    return True
+
+
+def serve(path=None, host: str = "127.0.0.1", port: int = 0, *, quiet: bool = False) -> int:
+    """Run the server in the foreground until Ctrl-C / SIGTERM."""
+    import uvicorn
+
+    from .app import create_app
+    from .schemas import MAX_FILE_BYTES
+
+    d = data_dir(path)
+    lock = open(d / "server.lock", "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        print(tr("Un server sandbox è già attivo per {d}.", "A sandbox server is already running for {d}.", d=d),
+              file=sys.stderr)
+        return 1
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    port = sock.getsockname()[1]
+    max_bytes = int(os.environ.get("FTLAB_MAX_FILE_BYTES") or MAX_FILE_BYTES)
+    # FTLAB_SANDBOX_WORKER=0 serves the API alone (jobs stay in validating_files): for API tests.
+    run_worker = os.environ.get("FTLAB_SANDBOX_WORKER", "1") != "0"
+    app = create_app(d, token(d), max_file_bytes=max_bytes, run_worker=run_worker)
+    info = {"pid": os.getpid(), "host": host, "port": port, "base_url": f"http://{host}:{port}/v1"}
+    (d / INFO).write_text(json.dumps(info))
+    if not quiet:
+        print(tr("Sandbox ftlab in ascolto su {url} (dati in {d}; token nel file {d}/token)",
+                 "ftlab sandbox listening on {url} (data in {d}; token in {d}/token)",
+                 url=info["base_url"], d=d), flush=True)
+    try:
+        uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False)).run(sockets=[sock])
+    finally:
+        try:
+            if json.loads((d / INFO).read_text()).get("pid") == os.getpid():
+                (d / INFO).unlink()
+        except (OSError, ValueError):
+            pass
+        lock.close()
+    return 0
+
+
+def cli_serve(args) -> int:
+    """``ftlab serve``: the server in the foreground."""
+    return serve(args.data_dir, args.host, args.port)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ftlab.sandbox.control")
+    parser.add_argument("action", choices=["start", "status", "stop", "serve"])
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.action == "serve":
+        return cli_serve(args)
+    if args.action == "start":
+        print(start(args.data_dir)["base_url"])
+        return 0
+    if args.action == "status":
+        info = status(args.data_dir)
+        print(json.dumps(info) if info else tr("nessun server attivo", "no server running"))
+        return 0 if info else 1
+    stopped = stop(args.data_dir)
+    print(tr("server fermato", "server stopped") if stopped else tr("nessun server attivo", "no server running"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,308 @@
+"""The sandbox's state: SQLite (WAL) for files, jobs, events, checkpoints and models, plus blobs.
+
+Every method opens its own short connection, so the API's threads and the worker process can use
+the same data dir at once; state changes run in ``BEGIN IMMEDIATE`` transactions so that, say, a
+cancel and the worker finishing a job cannot both win. Uploaded bytes are stored under the file's
+generated id, never under the name the client sent, so no name can escape the blob directory.
+"""
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import sqlite3
+import string
+import time
+from contextlib import contextmanager
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import BinaryIO, Iterator
+
+_ALPHABET = string.ascii_letters + string.digits
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, bytes INTEGER NOT NULL,
+    created_at INTEGER NOT NULL, filename TEXT NOT NULL, purpose TEXT NOT NULL,
+    status TEXT NOT NULL, status_details TEXT);
+CREATE TABLE IF NOT EXISTS jobs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, status TEXT NOT NULL,
+    body TEXT NOT NULL, state TEXT NOT NULL DEFAULT '{}');
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, job_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL, level TEXT NOT NULL, message TEXT NOT NULL, type TEXT NOT NULL,
+    data TEXT);
+CREATE INDEX IF NOT EXISTS events_job ON events (job_id, seq);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, job_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL, step INTEGER NOT NULL, epoch INTEGER NOT NULL,
+    model TEXT UNIQUE NOT NULL, metrics TEXT NOT NULL, adapter_dir TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS models (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, created INTEGER NOT NULL,
+    owned_by TEXT NOT NULL, job_id TEXT, adapter_dir TEXT NOT NULL);
+"""
+
+
+class PageError(ValueError):
+    """``after`` names an object that is not in the list."""
+
+
+class TooLarge(ValueError):
+    """An upload exceeded the size limit."""
+
+
+def new_id(prefix: str, n: int = 24) -> str:
+    return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(n))
+
+
+def now() -> int:
+    return int(time.time())
+
+
+def safe_filename(name: str | None) -> str:
+    """The last path component of a client-sent name (``../../x.jsonl`` → ``x.jsonl``)."""
+    name = PureWindowsPath(PurePosixPath(name or "").name).name.replace("\x00", "")
+    return name if name not in ("", ".", "..") else "upload"
+
+
+class Store:
+    """All persistent state of one sandbox data dir."""
+
+    def __init__(self, data_dir: str | Path):
+        self.dir = Path(data_dir)
+        self.blobs = self.dir / "blobs"
+        self.adapters = self.dir / "adapters"
+        self.work = self.dir / "work"
+        for d in (self.dir, self.blobs, self.adapters, self.work):
+            d.mkdir(parents=True, exist_ok=True)
+        self.db_path = self.dir / "sandbox.db"
+        with self._conn() as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(SCHEMA)
+
+    # -- plumbing ------------------------------------------------------------------------------
+    @contextmanager
+    def _conn(self) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA busy_timeout=30000")
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction that takes the lock up front (no lost updates between processes)."""
+        with self._conn() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def _page(self, table: str, where: str, args: tuple, *, after: str | None, limit: int,
+              desc: bool = True) -> tuple[list[sqlite3.Row], bool]:
+        """One page of ``table`` ordered by insertion, and whether more follow."""
+        with self._conn() as conn:
+            if after:
+                row = conn.execute(f"SELECT seq FROM {table} WHERE id = ?", (after,)).fetchone()
+                if row is None:
+                    raise PageError(after)
+                where += " AND seq < ?" if desc else " AND seq > ?"
+                args += (row["seq"],)
+            order = "DESC" if desc else "ASC"
+            rows = conn.execute(f"SELECT * FROM {table} WHERE {where} ORDER BY seq {order} LIMIT ?",
+                                args + (limit + 1,)).fetchall()
+        return rows[:limit], len(rows) > limit
+
+    # -- files ---------------------------------------------------------------------------------
+    def add_file(self, source: BinaryIO, filename: str, purpose: str, *, max_bytes: int) -> dict:
+        file_id = new_id("file-", 22)
+        blob = self.blobs / file_id
+        size = 0
+        with open(blob, "wb") as out:
+            while chunk := source.read(1 << 20):
+                size += len(chunk)
+                if size > max_bytes:
+                    out.close()
+                    blob.unlink(missing_ok=True)
+                    raise TooLarge(size)
+                out.write(chunk)
+        return self._insert_file(file_id, size, safe_filename(filename), purpose)
+
+    def add_bytes(self, data: bytes, filename: str, purpose: str) -> dict:
+        file_id = new_id("file-", 22)
+        (self.blobs / file_id).write_bytes(data)
+        return self._insert_file(file_id, len(data), safe_filename(filename), purpose)
+
+    def _insert_file(self, file_id: str, size: int, filename: str, purpose: str) -> dict:
+        with self.tx() as conn:
+            conn.execute("INSERT INTO files (id, bytes, created_at, filename, purpose, status) "
+                         "VALUES (?, ?, ?, ?, ?, 'processed')", (file_id, size, now(), filename, purpose))
+        return self.get_file(file_id)
+
+    def get_file(self, file_id: str) -> dict | None:
+        with self._conn() as conn:
+            row = conn.execute("SELECT * FROM files WHERE id = ?", (file_id,)).fetchone()
+        return _file(row) if row else None
+
+    def file_path(self, file_id: str) -> Path:
+        return self.blobs / file_id
+
+    def list_files(self, *, purpose: str | None, after: str | None, limit: int, order: str):
+        where, args = ("purpose = ?", (purpose,)) if purpose else ("1", ())
+        rows, more = self._page("files", where, args, after=after, limit=limit, desc=order == "desc")
+        return [_file(r) for r in rows], more
+
+    def delete_file(self, file_id: str) -> bool:
+        with self.tx() as conn:
+            gone = conn.execute("DELETE FROM files WHERE id = ?", (file_id,)).rowcount
+        self.file_path(file_id).unlink(missing_ok=True)
+        return bool(gone)
+
+    # -- jobs ----------------------------------------------------------------------------------
+    def add_job(self, job: dict) -> dict:
+        with self.tx() as conn:
+            conn.execute("INSERT INTO jobs (id, status, body) VALUES (?, ?, ?)",
+                         (job["id"], job["status"], json.dumps(job)))
+        return job
+
+    def get_job(self, job_id: str) -> dict | None:
+        with self._conn() as conn:
+            row = conn.execute("SELECT body FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return json.loads(row["body"]) if row else None
+
+    def job_state(self, job_id: str) -> dict:
+        """Private per-job state of the worker (resume dir, step timings); never sent to clients."""
+        with self._conn() as conn:
+            row = conn.execute("SELECT state FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return json.loads(row["state"]) if row else {}
+
+    def update_job(self, job_id: str, *, expect: tuple[str, ...] | None = None,
+                   state: dict | None = None, **fields) -> dict | None:
+        """Set ``fields`` on the job if its status is in ``expect``; return the new job or None."""
+        with self.tx() as conn:
+            row = conn.execute("SELECT body, state FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                return None
+            job = json.loads(row["body"])
+            if expect is not None and job["status"] not in expect:
+                return None
+            job.update(fields)
+            new_state = {**json.loads(row["state"]), **(state or {})}
+            conn.execute("UPDATE jobs SET status = ?, body = ?, state = ? WHERE id = ?",
+                         (job["status"], json.dumps(job), json.dumps(new_state), job_id))
+        return job
+
+    def list_jobs(self, *, after: str | None, limit: int, metadata: dict | None = None):
+        rows, more = self._page("jobs", "1", (), after=after, limit=1_000_000)
+        jobs = [json.loads(r["body"]) for r in rows]
+        if metadata:
+            jobs = [j for j in jobs if all((j.get("metadata") or {}).get(k) == v for k, v in metadata.items())]
+        return jobs[:limit], len(jobs) > limit
+
+    def jobs_with_status(self, *statuses: str) -> list[dict]:
+        """Jobs in the given statuses, oldest first (the worker's queue)."""
+        marks = ",".join("?" * len(statuses))
+        with self._conn() as conn:
+            rows = conn.execute(f"SELECT body FROM jobs WHERE status IN ({marks}) ORDER BY seq",
+                                statuses).fetchall()
+        return [json.loads(r["body"]) for r in rows]
+
+    # -- events --------------------------------------------------------------------------------
+    def add_event(self, job_id: str, message: str, *, level: str = "info", type: str = "message",
+                  data: dict | None = None) -> None:
+        with self.tx() as conn:
+            conn.execute("INSERT INTO events (id, job_id, created_at, level, message, type, data) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (new_id("ftevent-"), job_id, now(), level, message, type,
+                          json.dumps(data) if data is not None else None))
+
+    def list_events(self, job_id: str, *, after: str | None, limit: int):
+        rows, more = self._page("events", "job_id = ?", (job_id,), after=after, limit=limit)
+        return [_event(r) for r in rows], more
+
+    # -- checkpoints ---------------------------------------------------------------------------
+    def add_checkpoint(self, job_id: str, *, step: int, epoch: int, model: str, metrics: dict,
+                       adapter_src: Path, keep: int = 3) -> dict:
+        """Copy the adapter into the data dir, register it, and drop all but the last ``keep``."""
+        ckpt_id = new_id("ftckpt_")
+        dest = self.adapters / ckpt_id
+        shutil.copytree(adapter_src, dest)
+        with self.tx() as conn:
+            conn.execute("INSERT INTO checkpoints (id, job_id, created_at, step, epoch, model, metrics, "
+                         "adapter_dir) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                         (ckpt_id, job_id, now(), step, epoch, model, json.dumps(metrics), str(dest)))
+            old = conn.execute("SELECT id, adapter_dir FROM checkpoints WHERE job_id = ? "
+                               "ORDER BY seq DESC LIMIT -1 OFFSET ?", (job_id, keep)).fetchall()
+            conn.executemany("DELETE FROM checkpoints WHERE id = ?", [(r["id"],) for r in old])
+        for r in old:
+            shutil.rmtree(r["adapter_dir"], ignore_errors=True)
+        return self.list_checkpoints(job_id, after=None, limit=1)[0][0]
+
+    def list_checkpoints(self, job_id: str, *, after: str | None, limit: int):
+        rows, more = self._page("checkpoints", "job_id = ?", (job_id,), after=after, limit=limit)
+        return [_checkpoint(r) for r in rows], more
+
+    def last_checkpoint(self, job_id: str) -> dict | None:
+        with self._conn() as conn:
+            row = conn.execute("SELECT * FROM checkpoints WHERE job_id = ? ORDER BY seq DESC LIMIT 1",
+                               (job_id,)).fetchone()
+        return {**_checkpoint(row), "adapter_dir": row["adapter_dir"]} if row else None
+
+    # -- models --------------------------------------------------------------------------------
+    def add_model(self, model_id: str, *, job_id: str, adapter_src: Path, owned_by: str) -> None:
+        dest = self.adapters / model_id.replace(":", "_")
+        shutil.copytree(adapter_src, dest, dirs_exist_ok=True)
+        with self.tx() as conn:
+            conn.execute("INSERT INTO models (id, created, owned_by, job_id, adapter_dir) VALUES (?, ?, ?, ?, ?)",
+                         (model_id, now(), owned_by, job_id, str(dest)))
+
+    def list_models(self) -> list[dict]:
+        with self._conn() as conn:
+            rows = conn.execute("SELECT * FROM models ORDER BY seq").fetchall()
+        return [_model(r) for r in rows]
+
+    def adapter_for(self, model_id: str) -> Path | None:
+        """The adapter dir of a fine-tuned model or of a checkpoint, or None if unknown."""
+        with self._conn() as conn:
+            row = (conn.execute("SELECT adapter_dir FROM models WHERE id = ?", (model_id,)).fetchone()
+                   or conn.execute("SELECT adapter_dir FROM checkpoints WHERE model = ?", (model_id,)).fetchone())
+        return Path(row["adapter_dir"]) if row else None
+
+    def get_model(self, model_id: str) -> dict | None:
+        with self._conn() as conn:
+            row = conn.execute("SELECT * FROM models WHERE id = ?", (model_id,)).fetchone()
+        return _model(row) if row else None
+
+    def delete_model(self, model_id: str) -> bool:
+        with self.tx() as conn:
+            row = conn.execute("SELECT adapter_dir FROM models WHERE id = ?", (model_id,)).fetchone()
+            conn.execute("DELETE FROM models WHERE id = ?", (model_id,))
+        if row:
+            shutil.rmtree(row["adapter_dir"], ignore_errors=True)
+        return row is not None
+
+
+def _file(r: sqlite3.Row) -> dict:
+    return {"id": r["id"], "object": "file", "bytes": r["bytes"], "created_at": r["created_at"],
+            "filename": r["filename"], "purpose": r["purpose"], "status": r["status"],
+            "status_details": r["status_details"], "expires_at": None}
+
+
+def _event(r: sqlite3.Row) -> dict:
+    return {"id": r["id"], "object": "fine_tuning.job.event", "created_at": r["created_at"],
+            "level": r["level"], "message": r["message"], "type": r["type"],
+            "data": json.loads(r["data"]) if r["data"] else {}}
+
+
+def _checkpoint(r: sqlite3.Row) -> dict:
+    return {"id": r["id"], "object": "fine_tuning.job.checkpoint", "created_at": r["created_at"],
+            "fine_tuned_model_checkpoint": r["model"], "fine_tuning_job_id": r["job_id"],
+            "step_number": r["step"], "metrics": json.loads(r["metrics"])}
+
+
+def _model(r: sqlite3.Row) -> dict:
+    return {"id": r["id"], "object": "model", "created": r["created"], "owned_by": r["owned_by"]}

@@ -1,0 +1,317 @@
+"""The job runner: a separate process that takes jobs through OpenAI's lifecycle.
+
+validating_files → queued → running → succeeded | failed | cancelled, with ``paused`` in between
+(pause/resume). One job trains at a time; the others wait in ``queued``. The API process only
+changes a job's status (cancel, pause); the trainer polls ``should_stop`` and stops within a
+second or two. A :class:`Supervisor` thread in the server starts this process and restarts it if
+it dies; on start the worker recovers jobs that were ``running`` when the previous one died.
+"""
+from __future__ import annotations
+
+import csv
+import fcntl
+import io
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+
+from . import schemas
+from .store import Store
+
+log = logging.getLogger("ftlab.sandbox.worker")
+LOCK_BUSY = 3  # exit code: another worker already serves this data dir
+POLL = 0.5
+
+
+class Stopping:
+    """Set when the worker must stop: SIGTERM, or the server that started it is gone."""
+
+    def __init__(self):
+        self.flag = False
+        self.parent = os.getppid()
+
+    def __call__(self) -> bool:
+        return self.flag or os.getppid() != self.parent
+
+
+# -- validation ----------------------------------------------------------------------------------
+def validate_job(store: Store, job: dict) -> None:
+    """Run ftlab's validator over the job's files; fail the job like OpenAI does, or queue it."""
+    from ftlab.validation import validate
+
+    text = f"Validating training file: {job['training_file']}"
+    if job["validation_file"]:
+        text += f" and validation file: {job['validation_file']}"
+    store.add_event(job["id"], text)
+    method = job["method"]["type"]
+    for param in ("training_file", "validation_file"):
+        file_id = job[param]
+        if not file_id:
+            continue
+        path = store.file_path(file_id)
+        if not path.exists():
+            return fail(store, job["id"], {"code": "invalid_training_file", "param": param,
+                                           "message": f"File {file_id} was deleted before it could be validated."})
+        error = validate(path, model=job["model"], method=method).job_error()
+        # OpenAI's 10-example minimum applies to the training file only.
+        if error and not (param == "validation_file" and error.get("code") == "invalid_n_examples"):
+            return fail(store, job["id"], {**error, "param": param})
+    if store.update_job(job["id"], expect=("validating_files",), status="queued"):
+        store.add_event(job["id"], "Files validated, moving job to queued state")
+
+
+def fail(store: Store, job_id: str, error: dict) -> None:
+    error = {"code": error.get("code") or "server_error", "message": error.get("message") or "",
+             "param": error.get("param")}
+    if store.update_job(job_id, expect=("validating_files", "queued", "running", "paused"),
+                        status="failed", error=error, finished_at=int(time.time()), estimated_finish=None):
+        store.add_event(job_id, error["message"], level="error")
+
+
+# -- training ------------------------------------------------------------------------------------
+def read_examples(path: Path) -> list:
+    with open(path, encoding="utf-8-sig") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def results_csv(store: Store, job_id: str) -> bytes:
+    """``step,train_loss,train_accuracy,valid_loss,valid_mean_token_accuracy`` from the metrics events
+    (a resumed job's steps included; a repeated step keeps its latest values)."""
+    rows: dict[int, dict] = {}
+    after = None
+    while True:
+        events, more = store.list_events(job_id, after=after, limit=1000)
+        for e in reversed(events):
+            if e["type"] == "metrics":
+                rows.setdefault(e["data"]["step"], e["data"])
+        if not more:
+            break
+        after = events[-1]["id"]
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(["step", "train_loss", "train_accuracy", "valid_loss", "valid_mean_token_accuracy"])
+    blank = lambda v: "" if v is None else v  # noqa: E731
+    for step in sorted(rows):
+        d = rows[step]
+        w.writerow([step, blank(d.get("train_loss")), blank(d.get("train_mean_token_accuracy")),
+                    blank(d.get("valid_loss")), blank(d.get("valid_mean_token_accuracy"))])
+    return out.getvalue().encode()
+
+
+def step_message(m: dict) -> str:
+    text = f"Step {m['step']}/{m['total_steps']}: training loss={m['train_loss']:.2f}"
+    if m.get("valid_loss") is not None:
+        text += f", validation loss={m['valid_loss']:.2f}"
+    return text
+
+
+class JobRun:
+    """Callbacks the trainer calls while one job trains (events, checkpoints, stop requests)."""
+
+    def __init__(self, store: Store, job: dict, model_name: str, stopping: Stopping):
+        self.store, self.job_id, self.model_name, self.stopping = store, job["id"], model_name, stopping
+        self.started, self.first_step, self._checked, self._verdict = time.time(), None, 0.0, None
+
+    def on_step(self, m: dict) -> None:
+        m = {k: (round(v, 6) if isinstance(v, float) else v) for k, v in m.items()}
+        self.store.add_event(self.job_id, step_message(m), type="metrics", data=m)
+        if self.first_step is None:
+            self.first_step, self.started = m["step"], time.time()
+        done = m["step"] - self.first_step + 1
+        per_step = (time.time() - self.started) / max(1, done - 1) if done > 1 else None
+        if per_step is not None:
+            finish = int(time.time() + per_step * (m["total_steps"] - m["step"]))
+            self.store.update_job(self.job_id, expect=("running",), estimated_finish=finish)
+
+    def on_checkpoint(self, step: int, epoch: int, adapter_dir, metrics: dict) -> None:
+        name = f"{self.model_name}:ckpt-step-{step}"
+        metrics = {"step": step, **{k: metrics.get(k) for k in (
+            "train_loss", "train_mean_token_accuracy", "valid_loss", "valid_mean_token_accuracy",
+            "full_valid_loss", "full_valid_mean_token_accuracy")}}
+        self.store.add_checkpoint(self.job_id, step=step, epoch=epoch, model=name, metrics=metrics,
+                                  adapter_src=Path(adapter_dir))
+        self.store.add_event(self.job_id, f"Checkpoint created at step {step} with Snapshot ID: {name}")
+
+    def should_stop(self):
+        """"cancel" / "pause" once the job was cancelled or paused (or the worker must stop)."""
+        if self.stopping():
+            return "pause"
+        if time.time() - self._checked >= 0.25:
+            self._checked = time.time()
+            job = self.store.get_job(self.job_id)
+            self._verdict = {"cancelled": "cancel", "paused": "pause"}.get(job["status"] if job else "cancelled")
+        return self._verdict
+
+
+def run_job(store: Store, job: dict, stopping: Stopping) -> None:
+    from . import models, trainer
+
+    job_id = job["id"]
+    state = store.job_state(job_id)
+    kind = job["method"]["type"]
+    requested = job["method"][kind]["hyperparameters"]
+    train = read_examples(store.file_path(job["training_file"]))
+    valid = read_examples(store.file_path(job["validation_file"])) if job["validation_file"] else []
+    hp = trainer.resolve_hyperparameters(len(train), requested)
+    model_name = state.get("model_name") or schemas.ft_model_name(job)
+    resume_from = state.get("resume_from")
+    method = {"type": kind, kind: {"hyperparameters": {**requested, **hp}}}
+    if not store.update_job(job_id, expect=("queued",), status="running", method=method,
+                            hyperparameters={k: hp[k] for k in ("n_epochs", "batch_size", "learning_rate_multiplier")},
+                            state={"model_name": model_name}):
+        return
+    store.add_event(job_id, "Fine-tuning job started" if not resume_from
+                    else f"Fine-tuning job resumed from step {state.get('resume_step', '?')}")
+    models.base_model_dir(progress=False)  # fetches the stand-in on first use (ModelUnavailable)
+    config = trainer.TrainConfig(n_epochs=hp["n_epochs"], batch_size=hp["batch_size"],
+                                 learning_rate_multiplier=hp["learning_rate_multiplier"], seed=job["seed"],
+                                 method=kind, **({"beta": hp["beta"]} if kind == "dpo" and "beta" in hp else {}))
+    run = JobRun(store, job, model_name, stopping)
+    result = trainer.train(train, valid, config, store.work / job_id, on_step=run.on_step,
+                           on_checkpoint=run.on_checkpoint, should_stop=run.should_stop,
+                           resume_from=Path(resume_from) if resume_from else None)
+    if result.stopped == "cancel":
+        return
+    if result.stopped == "pause":
+        return paused(store, job_id, result, stopping())
+    finish(store, job_id, model_name, result)
+
+
+def paused(store: Store, job_id: str, result, shutdown: bool) -> None:
+    """Remember where to resume; on a shutdown put the job back in the queue for the next start."""
+    resume = getattr(result, "resume_dir", None) or (store.work / job_id / "resume")
+    state = {"resume_from": str(resume), "resume_step": result.steps}
+    if shutdown:
+        if store.update_job(job_id, expect=("running",), status="queued", estimated_finish=None, state=state):
+            store.add_event(job_id, f"The sandbox stopped at step {result.steps}; the job will resume "
+                                    "from there when the sandbox starts again")
+            return
+    store.update_job(job_id, state=state)
+    store.add_event(job_id, f"Training paused at step {result.steps}")
+
+
+def finish(store: Store, job_id: str, model_name: str, result) -> None:
+    store.add_model(model_name, job_id=job_id, adapter_src=Path(result.final_adapter),
+                    owned_by=schemas.ORGANIZATION_ID)
+    results = store.add_bytes(results_csv(store, job_id), "step_metrics.csv", "fine-tune-results")
+    done = store.update_job(job_id, expect=("running", "paused"), status="succeeded",
+                            fine_tuned_model=model_name, finished_at=int(time.time()), estimated_finish=None,
+                            trained_tokens=int(result.trained_tokens), result_files=[results["id"]],
+                            state={"resume_from": None})
+    if not done:  # cancelled in the last instant: the model must not appear
+        store.delete_model(model_name)
+        return
+    store.add_event(job_id, f"New fine-tuned model created: {model_name}")
+    store.add_event(job_id, "The job has successfully completed")
+
+
+# -- the loop ------------------------------------------------------------------------------------
+def recover(store: Store) -> None:
+    """Jobs left ``running`` by a dead worker: resume them if state was saved, else fail them."""
+    for job in store.jobs_with_status("running"):
+        state = store.job_state(job["id"])
+        resume = state.get("resume_from")
+        if resume and Path(resume).exists():
+            store.update_job(job["id"], expect=("running",), status="queued")
+            store.add_event(job["id"], "The sandbox restarted; the job is queued to resume from step "
+                                       f"{state.get('resume_step')}")
+            continue
+        ckpt = store.last_checkpoint(job["id"])
+        saved = (f" Checkpoint {ckpt['fine_tuned_model_checkpoint']} (step {ckpt['step_number']}) was saved "
+                 "and can still be used for chat completions." if ckpt else "")
+        fail(store, job["id"], {"code": "training_interrupted", "message":
+             "The sandbox server or its worker stopped while this job was running, before it could save "
+             f"its training state; the job cannot continue.{saved} Create a new job to train again."})
+
+
+def step(store: Store, stopping: Stopping) -> bool:
+    """Do one unit of work; return False when there was nothing to do."""
+    for job in store.jobs_with_status("validating_files"):
+        guarded(store, job, validate_job)
+        return True
+    for job in store.jobs_with_status("queued"):
+        guarded(store, job, lambda s, j: run_job(s, j, stopping))
+        return True
+    return False
+
+
+def guarded(store: Store, job: dict, fn) -> None:
+    """Run ``fn``; any exception fails the job with the reason (the worker itself carries on)."""
+    try:
+        fn(store, job)
+    except Exception as exc:
+        log.error("job %s failed:\n%s", job["id"], traceback.format_exc())
+        code = "model_unavailable" if type(exc).__name__ == "ModelUnavailable" else "training_failed"
+        fail(store, job["id"], {"code": code, "message": f"Training failed: {type(exc).__name__}: {exc}"})
+
+
+def main(data_dir: str) -> int:
+    store = Store(data_dir)
+    lock = open(store.dir / "worker.lock", "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return LOCK_BUSY
+    stopping = Stopping()
+    signal.signal(signal.SIGTERM, lambda *_: setattr(stopping, "flag", True))
+    signal.signal(signal.SIGINT, lambda *_: setattr(stopping, "flag", True))
+    recover(store)
+    while not stopping():
+        if not step(store, stopping):
+            time.sleep(POLL)
+    return 0
+
+
+class Supervisor:
+    """Runs the worker process for the server and restarts it if it dies."""
+
+    def __init__(self, data_dir: Path):
+        self.data_dir = Path(data_dir)
+        self.proc: subprocess.Popen | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True, name="ftlab-worker-supervisor")
+
+    def start(self) -> None:
+        self._spawn()
+        self._thread.start()
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def _spawn(self) -> None:
+        logfile = open(self.data_dir / "worker.log", "ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "ftlab.sandbox.worker", str(self.data_dir)],
+                                     stdout=logfile, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        logfile.close()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(POLL):
+            if not self.alive():
+                code = self.proc.returncode if self.proc else None
+                log.warning("worker exited with code %s; restarting", code)
+                if self._stop.wait(2.0 if code == LOCK_BUSY else 0.5):
+                    return
+                self._spawn()
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """Ask the worker to stop (a running job saves its state and goes back to the queue)."""
+        self._stop.set()
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    sys.exit(main(sys.argv[1]))

@@ -1,0 +1,50 @@
+"""Helpers shared by the sandbox tests: start a server for a tmp data dir, write JSONL files."""
+from __future__ import annotations
+
+import json
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import openai
+
+from ftlab.sandbox import control
+
+
+@contextmanager
+def sandbox(data_dir: Path, **env):
+    """A running sandbox server and an SDK client for it; always stopped afterwards."""
+    try:
+        info = control.start(data_dir, env={k: str(v) for k, v in env.items()})
+        yield openai.OpenAI(base_url=info["base_url"], api_key=control.token(data_dir), max_retries=0)
+    finally:
+        control.stop(data_dir)
+
+
+def chat_example(i: int, answer: str | None = None) -> dict:
+    return {"messages": [{"role": "system", "content": "Rispondi in breve."},
+                         {"role": "user", "content": f"Domanda numero {i}?"},
+                         {"role": "assistant", "content": answer or f"Risposta {i}."}]}
+
+
+def write_jsonl(path: Path, rows) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def wait_for(client, job_id: str, statuses, timeout: float = 600):
+    """Poll the job until its status is one of ``statuses``."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        job = client.fine_tuning.jobs.retrieve(job_id)
+        if job.status in statuses:
+            return job
+        time.sleep(0.3)
+    raise AssertionError(f"job {job_id} still {job.status} after {timeout}s")
+
+
+def required_fields_present(obj) -> None:
+    """Every field the SDK type requires was really sent (not just defaulted)."""
+    for name, field in type(obj).model_fields.items():
+        if field.is_required():
+            assert name in obj.model_fields_set, f"{type(obj).__name__}.{name} missing"
