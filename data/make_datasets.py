@@ -1,0 +1,169 @@
+"""Build the course's datasets from the hand-written sources in ``data/sources/``.
+
+Usage::
+
+    python data/make_datasets.py            # rewrite the files in data/
+    python data/make_datasets.py --out DIR  # write them elsewhere (tests compare byte for byte)
+
+Deterministic: the same sources give the same bytes on every machine (seeded ``random.Random``,
+never Python's hash seed). ``data/esempi_errati/`` is not made here (owned by the validator).
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import random
+import sys
+from collections import Counter
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE / "sources"))
+
+import assistenza_clienti  # noqa: E402
+import converti_python  # noqa: E402
+import legacy  # noqa: E402
+
+SEED = 42
+N_TEST = 50
+N_VALIDATION = 20
+
+
+def write_jsonl(rows: list[dict], path: Path) -> None:
+    """One JSON object per line, UTF-8, non-ASCII kept readable, "\\n" line ends."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def function_name(code: str) -> str:
+    """The name of the single top-level function in an answer."""
+    return next(n.name for n in ast.parse(code).body if isinstance(n, ast.FunctionDef))
+
+
+def split_labels(n: int, seed: int = SEED) -> list[str]:
+    """Assign each of n examples to test / validation / train with a seeded shuffle.
+
+    Our own split rather than ``ftlab.datasets.split``: the course needs exact sizes
+    (50 test, 20 validation), and that function takes fractions.
+    """
+    order = list(range(n))
+    random.Random(seed).shuffle(order)
+    labels = ["train"] * n
+    for rank, i in enumerate(order):
+        if rank < N_TEST:
+            labels[i] = "test"
+        elif rank < N_TEST + N_VALIDATION:
+            labels[i] = "validation"
+    return labels
+
+
+def build_converti_python(out: Path) -> None:
+    """data/converti_python/{train,validation,test,checks}.jsonl."""
+    tasks = converti_python.TASKS
+    labels = split_labels(len(tasks))
+    splits: dict[str, list[dict]] = {"train": [], "validation": [], "test": []}
+    checks = []
+    for task, label in zip(tasks, labels):
+        splits[label].append({"messages": [
+            {"role": "system", "content": converti_python.SYSTEM},
+            {"role": "user", "content": task["request"]},
+            {"role": "assistant", "content": task["code"]},
+        ]})
+        checks.append({"request": task["request"], "function": function_name(task["code"]),
+                       "checks": task["checks"], "split": label})
+    for label, rows in splits.items():
+        write_jsonl(rows, out / "converti_python" / f"{label}.jsonl")
+    write_jsonl(checks, out / "converti_python" / "checks.jsonl")
+
+
+def customer_message(rng: random.Random, person: tuple, request: str) -> str:
+    """The customer's text: an opening, the request, maybe a sign-off; the name appears once."""
+    first, last = person[0], person[1]
+    names = {"first": first, "full": f"{first} {last}"}
+    greeting = rng.choice(assistenza_clienti.GREETINGS)
+    named = "{" in greeting
+    sign_off = rng.choice(assistenza_clienti.SIGN_OFFS_PLAIN if named
+                          else assistenza_clienti.SIGN_OFFS_NAMED)
+    parts = [greeting.format(**names), request, sign_off.format(**names)]
+    return " ".join(p for p in parts if p)
+
+
+def spread_by_origin(people: list[tuple], rng: random.Random) -> list[tuple]:
+    """Order people so that every run of consecutive entries mixes origins in proportion."""
+    by_origin: dict[str, list[tuple]] = {}
+    for person in people:
+        by_origin.setdefault(person[3], []).append(person)
+    keyed = []
+    for members in by_origin.values():
+        rng.shuffle(members)
+        keyed += [((k + 0.5) / len(members), person) for k, person in enumerate(members)]
+    return [person for _, person in sorted(keyed, key=lambda kp: (kp[0], kp[1][3]))]
+
+
+def assign_customers(rng: random.Random) -> list[tuple[str, str, str, tuple]]:
+    """Pair every scenario with a customer: (category, request, reply, person).
+
+    Inside each category women and men alternate, and customers are drawn from an
+    origin-spread queue, so neither gender nor origin correlates with a category by accident
+    (a spurious pattern a fine-tuned model would learn).
+    """
+    queues = {g: spread_by_origin([c for c in assistenza_clienti.CUSTOMERS if c[2] == g], rng)
+              for g in ("F", "M")}
+    used: Counter = Counter()
+    items = []
+    for category, pairs in assistenza_clienti.SCENARIOS.items():
+        for j, (request, reply) in enumerate(pairs):
+            gender = "FM"[j % 2]
+            person = queues[gender][used[gender] % len(queues[gender])]
+            used[gender] += 1
+            items.append((category, request, reply, person))
+    rng.shuffle(items)
+    return items
+
+
+def build_assistenza_clienti(out: Path) -> None:
+    """data/assistenza_clienti.jsonl and its metadata file, line by line."""
+    rng = random.Random(SEED)
+    examples, meta = [], []
+    for i, (category, request, reply, person) in enumerate(assign_customers(rng)):
+        order = f"n. {rng.randint(10000, 99999)}"
+        user = customer_message(rng, person, request.format(ordine=order))
+        answer = (f"Categoria: {category}\n\nGentile {person[0]}, {reply.format(ordine=order)}"
+                  f"\n\n{assistenza_clienti.SIGNATURE}")
+        examples.append({"messages": [
+            {"role": "system", "content": assistenza_clienti.SYSTEM},
+            {"role": "user", "content": user},
+            {"role": "assistant", "content": answer},
+        ]})
+        meta.append({"line": i + 1, "category": category,
+                     "customer_name": f"{person[0]} {person[1]}", "gender": person[2],
+                     "origin": person[3], "origin_detail": person[4]})
+    write_jsonl(examples, out / "assistenza_clienti.jsonl")
+    write_jsonl(meta, out / "assistenza_clienti_meta.jsonl")
+
+
+def build_legacy(out: Path) -> None:
+    """data/legacy_prompt_completion.jsonl in the course's old format."""
+    rows = [{"prompt": p + legacy.PROMPT_SEPARATOR, "completion": c + legacy.END_MARKER}
+            for p, c in legacy.PAIRS]
+    write_jsonl(rows, out / "legacy_prompt_completion.jsonl")
+
+
+def build_all(out: Path = HERE) -> None:
+    """Write every generated dataset under ``out``."""
+    build_converti_python(out)
+    build_assistenza_clienti(out)
+    build_legacy(out)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Rebuild the course datasets.")
+    parser.add_argument("--out", type=Path, default=HERE, help="output dir (default: data/)")
+    build_all(parser.parse_args(argv).out)
+
+
+if __name__ == "__main__":
+    main()
