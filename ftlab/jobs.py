@@ -1,0 +1,485 @@
+"""Upload files and run fine-tuning jobs through the official ``openai`` SDK, safely.
+
+Everything here is a thin layer over ``client.files`` and ``client.fine_tuning.jobs``:
+``upload`` validates before sending, ``create_job`` checks its input, prints a token/cost/time
+estimate and refuses to start a paid job without an explicit confirmation, ``follow`` prints
+new events in order with a progress bar until the job stops.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import openai
+
+from ftlab.i18n import tr
+
+COURSE_MODEL = "gpt-4.1-nano-2025-04-14"
+TERMINAL = ("succeeded", "failed", "cancelled")
+# follow() also returns on "paused": the job waits for resume(), nothing more will happen.
+STOP_STATUSES = TERMINAL + ("paused",)
+# OpenAI's documented ranges (OpenAPI spec): (type, minimum, maximum, minimum is exclusive)
+HYPERPARAMETER_RANGES = {
+    "n_epochs": (int, 1, 50, False),
+    "batch_size": (int, 1, 256, False),
+    "learning_rate_multiplier": (float, 0.0, None, True),
+    "beta": (float, 0.0, 2.0, True),
+}
+SEED_MAX = 2_147_483_647
+
+
+class JobError(Exception):
+    """A clear, user-facing problem with a file or job (message already translated)."""
+
+
+class JobInputError(JobError, ValueError):
+    """Bad input caught before anything was sent: unknown ids, bad file, bad hyperparameters."""
+
+
+class CostNotConfirmed(JobError, PermissionError):
+    """A paid job was not sent because the caller did not confirm the cost."""
+
+
+# --------------------------------------------------------------------------- files
+
+def _uploads_path() -> Path:
+    from ftlab.paths import home
+    return home() / "uploads.json"
+
+
+def _load_uploads() -> dict:
+    try:
+        return json.loads(_uploads_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _remember_upload(file_id: str, path: Path, report) -> None:
+    """Keep what we know about an uploaded file: OpenAI does not let us download it back."""
+    known = _load_uploads()
+    known[file_id] = {"filename": path.name, "sha256": _sha256(path.read_bytes()),
+                      "token_counts": list(report.token_counts) if report else None}
+    target = _uploads_path()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(known), encoding="utf-8")
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _first_errors(report, n: int = 3) -> str:
+    return "\n".join(f"  - {issue.file} {tr('riga', 'line')} {issue.line}: {issue.message}"
+                     if issue.line else f"  - {issue.file}: {issue.message}"
+                     for issue in report.errors[:n])
+
+
+def upload(client: openai.OpenAI, path, *, purpose: str = "fine-tune", wait: bool = True,
+           validate: bool = True, model: str = COURSE_MODEL):
+    """Upload ``path`` and (by default) wait until the server has processed it.
+
+    For ``purpose="fine-tune"`` the file is validated locally first (``validate=False`` sends it
+    anyway, to see what the server says). A file the server marks as ``error`` is deleted and
+    reported, so nothing half-usable is left behind.
+    """
+    from ftlab.validation import validate as run_validation
+
+    path = Path(path)
+    if not path.is_file():
+        raise JobInputError(tr("File non trovato: {p}", "File not found: {p}", p=path))
+    report = None
+    if purpose == "fine-tune" and validate:
+        report = run_validation(path, model)
+        if not report.ok:
+            raise JobInputError(tr(
+                "{name} non è un file di fine-tuning valido ({n} errori); non l'ho caricato:\n{errs}",
+                "{name} is not a valid fine-tuning file ({n} errors); not uploaded:\n{errs}",
+                name=path.name, n=len(report.errors), errs=_first_errors(report)))
+    with path.open("rb") as fh:
+        file = client.files.create(file=fh, purpose=purpose)
+    if wait:
+        file = client.files.wait_for_processing(file.id, poll_interval=0.5)
+        if file.status == "error":
+            client.files.delete(file.id)
+            raise JobInputError(tr(
+                "Il server ha rifiutato {name}: {details} (file eliminato)",
+                "The server rejected {name}: {details} (file deleted)",
+                name=path.name, details=file.status_details))
+    if purpose == "fine-tune":
+        _remember_upload(file.id, path, report)
+    return file
+
+
+# --------------------------------------------------------------------------- pre-flight
+
+@dataclass
+class Preflight:
+    """What ``create_job`` checked before sending: the validation report and the estimate."""
+    model: str
+    report: object | None  # None when the file's content is not available (OpenAI file ids)
+    estimate: object | None
+
+    def summary(self) -> str:
+        return format_estimate(self.estimate, self.model)
+
+
+def check_hyperparameters(hyperparameters: dict | None) -> dict:
+    """Return the hyperparameters if each is "auto" or a number in OpenAI's range, else raise."""
+    for name, value in (hyperparameters or {}).items():
+        if name not in HYPERPARAMETER_RANGES:
+            raise JobInputError(tr("Iperparametro sconosciuto: {n}", "Unknown hyperparameter: {n}",
+                                   n=name))
+        if value == "auto":
+            continue
+        kind, low, high, exclusive = HYPERPARAMETER_RANGES[name]
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        ok = ok and (kind is float or float(value).is_integer())
+        ok = ok and (value > low if exclusive else value >= low) and (high is None or value <= high)
+        if not ok:
+            bounds = f"> {low}" if high is None else f"{low}–{high}" if not exclusive else f"({low}, {high}]"
+            raise JobInputError(tr(
+                "{n}={v} fuori intervallo: usa \"auto\" o un valore {b}",
+                "{n}={v} out of range: use \"auto\" or a value {b}", n=name, v=value, b=bounds))
+    return dict(hyperparameters or {})
+
+
+def _check_suffix_seed(suffix, seed) -> None:
+    if suffix is not None and not 1 <= len(suffix) <= 64:
+        raise JobInputError(tr("Il suffisso deve avere da 1 a 64 caratteri.",
+                               "The suffix must be 1 to 64 characters long."))
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)
+                             or not 0 <= seed <= SEED_MAX):
+        raise JobInputError(tr("Il seed deve essere un intero tra 0 e {m}.",
+                               "The seed must be an integer between 0 and {m}.", m=SEED_MAX))
+
+
+def _file_bytes(client, ref) -> tuple[bytes | None, dict | None, str]:
+    """Content of a local path or an uploaded file id, what upload() remembered, the file name."""
+    if Path(str(ref)).is_file():
+        return Path(ref).read_bytes(), None, Path(ref).name
+    try:
+        file = client.files.retrieve(str(ref))
+    except openai.NotFoundError:
+        raise JobInputError(tr("File sconosciuto: {id} (né un percorso locale né un id sul server)",
+                               "Unknown file: {id} (neither a local path nor a server id)",
+                               id=ref)) from None
+    if file.purpose != "fine-tune":
+        raise JobInputError(tr("Il file {id} ha purpose \"{p}\", serve \"fine-tune\".",
+                               "File {id} has purpose \"{p}\", \"fine-tune\" is needed.",
+                               id=ref, p=file.purpose))
+    remembered = _load_uploads().get(file.id)
+    try:
+        return client.files.content(file.id).content, remembered, file.filename
+    except openai.APIStatusError:
+        # OpenAI refuses downloads of purpose "fine-tune": fall back to what upload() stored.
+        return None, remembered, file.filename
+
+
+def _validate_files(train: tuple, valid: tuple | None, model: str, method):
+    """Validate (name, bytes) pairs in a temp dir, so messages name the user's files."""
+    from ftlab.validation import validate as run_validation
+    with tempfile.TemporaryDirectory() as tmp:
+        train_path = Path(tmp, "train", Path(train[0]).name)
+        train_path.parent.mkdir()
+        train_path.write_bytes(train[1])
+        valid_path = None
+        if valid is not None:
+            valid_path = Path(tmp, "valid", Path(valid[0]).name)
+            valid_path.parent.mkdir()
+            valid_path.write_bytes(valid[1])
+        return run_validation(train_path, model, method=method, validation_file=valid_path)
+
+
+def _method_type(method) -> str | None:
+    return (method or {}).get("type") if isinstance(method, dict) else None
+
+
+def _method_hyperparameters(method, hyperparameters) -> dict:
+    if hyperparameters is not None or not isinstance(method, dict):
+        return hyperparameters or {}
+    kind = method.get("type", "supervised")
+    return (method.get(kind) or {}).get("hyperparameters") or {}
+
+
+def preflight(client, *, model: str, training_file, validation_file=None, hyperparameters=None,
+              method=None, suffix=None, seed=None) -> Preflight:
+    """Check everything ``create_job`` will send; raise ``JobInputError`` on the first problem."""
+    from ftlab.tokens import estimate_training
+
+    hp = check_hyperparameters(_method_hyperparameters(method, hyperparameters))
+    _check_suffix_seed(suffix, seed)
+    train_bytes, train_known, train_name = _file_bytes(client, training_file)
+    valid_bytes = None
+    if validation_file is not None:
+        valid_bytes, valid_known, valid_name = _file_bytes(client, validation_file)
+        train_hash = _sha256(train_bytes) if train_bytes else (train_known or {}).get("sha256")
+        valid_hash = _sha256(valid_bytes) if valid_bytes else (valid_known or {}).get("sha256")
+        if str(validation_file) == str(training_file) or (train_hash and train_hash == valid_hash):
+            raise JobInputError(tr(
+                "Il file di validazione è identico a quello di training: la validation loss non "
+                "direbbe nulla. Usa esempi diversi (ftlab.split).",
+                "The validation file is identical to the training file: its loss would tell "
+                "nothing. Use different examples (ftlab.split)."))
+    report = None
+    if train_bytes is not None:
+        valid = (valid_name, valid_bytes) if valid_bytes is not None else None
+        report = _validate_files((train_name, train_bytes), valid, model, _method_type(method))
+        if not report.ok:
+            raise JobInputError(tr("Il controllo dei file ha trovato {n} errori:\n{errs}",
+                                   "The file check found {n} errors:\n{errs}",
+                                   n=len(report.errors), errs=_first_errors(report)))
+    counts = report.token_counts if report else (train_known or {}).get("token_counts")
+    estimate = None
+    if counts:
+        try:
+            estimate = estimate_training(counts, model, epochs=hp.get("n_epochs", "auto"))
+        except (KeyError, ValueError):
+            estimate = None  # a model without a known price: no cost figure, the gate still applies
+    return Preflight(model, report, estimate)
+
+
+def format_estimate(estimate, model: str) -> str:
+    """One Italian paragraph with tokens, epochs, cost and time of a training estimate."""
+    if estimate is None:
+        return tr("Stima non disponibile per {m} (file o prezzo sconosciuti).",
+                  "No estimate for {m} (unknown file or price).", m=model)
+    return tr(
+        "Stima per {m}: {n} esempi × {e} epoche ≈ {t:,} token fatturati → ${c:.4f} "
+        "(con la tariffa del corso, $0.006/1K: ${cc:.4f}); tempo ≈ {mins:.0f} min.",
+        "Estimate for {m}: {n} examples × {e} epochs ≈ {t:,} billed tokens → ${c:.4f} "
+        "(at the course's $0.006/1K: ${cc:.4f}); time ≈ {mins:.0f} min.",
+        m=model, n=estimate.n_examples, e=estimate.epochs, t=estimate.billed_tokens,
+        c=estimate.cost_usd, cc=estimate.course_cost_usd, mins=estimate.minutes_estimate)
+
+
+def is_paying(client) -> bool:
+    """True when the client talks to a backend that bills (anything but the local sandbox)."""
+    from ftlab.backend import is_sandbox
+    return not is_sandbox(client)
+
+
+def costs_confirmed(confirm: bool = False) -> bool:
+    return bool(confirm) or os.environ.get("FTLAB_CONFIRM_COSTS") == "1"
+
+
+# --------------------------------------------------------------------------- jobs
+
+def create_job(client, *, model: str, training_file, validation_file=None, hyperparameters=None,
+               method=None, suffix=None, seed=None, confirm: bool = False, quiet: bool = False,
+               **kw):
+    """Validate, estimate, gate on cost, then ``client.fine_tuning.jobs.create``.
+
+    ``training_file``/``validation_file`` are uploaded file ids or local paths (uploaded only once
+    every check has passed). Deprecated top-level ``hyperparameters`` are sent as
+    ``method={"type": "supervised", ...}``. On a paying backend nothing is sent unless
+    ``confirm=True`` or ``FTLAB_CONFIRM_COSTS=1``: ``CostNotConfirmed`` is raised instead.
+    """
+    check = preflight(client, model=model, training_file=training_file,
+                      validation_file=validation_file, hyperparameters=hyperparameters,
+                      method=method, suffix=suffix, seed=seed)
+    paying = is_paying(client)
+    if not quiet or (paying and not costs_confirmed(confirm)):
+        print(check.summary())
+    if paying and not costs_confirmed(confirm):
+        raise CostNotConfirmed(tr(
+            "Backend a pagamento: job NON inviato. Conferma con create_job(..., confirm=True) "
+            "o FTLAB_CONFIRM_COSTS=1.",
+            "Paying backend: job NOT sent. Confirm with create_job(..., confirm=True) "
+            "or FTLAB_CONFIRM_COSTS=1."))
+    if method is None and hyperparameters:
+        method = {"type": "supervised", "supervised": {"hyperparameters": dict(hyperparameters)}}
+    training_id = _as_file_id(client, training_file, model)
+    validation_id = _as_file_id(client, validation_file, model) if validation_file else None
+    params = {k: v for k, v in dict(method=method, suffix=suffix, seed=seed,
+                                    validation_file=validation_id).items() if v is not None}
+    try:
+        return client.fine_tuning.jobs.create(model=model, training_file=training_id,
+                                              **params, **kw)
+    except openai.PermissionDeniedError as err:
+        raise JobError(tr("Il backend non permette di creare job: {m}",
+                          "The backend does not allow creating jobs: {m}", m=_message(err))) from err
+    except openai.BadRequestError as err:
+        raise JobInputError(tr("Il server ha rifiutato il job: {m}",
+                               "The server rejected the job: {m}", m=_message(err))) from err
+
+
+def _as_file_id(client, ref, model) -> str:
+    path = Path(str(ref))
+    return upload(client, path, model=model).id if path.is_file() else str(ref)
+
+
+def _message(err: openai.APIStatusError) -> str:
+    body = err.body if isinstance(err.body, dict) else {}
+    return str(body.get("message") or (body.get("error") or {}).get("message") or err)
+
+
+def _job_call(call, job_id: str):
+    try:
+        return call(job_id)
+    except openai.NotFoundError:
+        raise JobInputError(tr("Job sconosciuto: {id}", "Unknown job: {id}", id=job_id)) from None
+    except openai.BadRequestError as err:
+        raise JobInputError(_message(err)) from err
+
+
+def retrieve(client, job_id: str):
+    """``jobs.retrieve`` with an Italian message for unknown ids."""
+    return _job_call(client.fine_tuning.jobs.retrieve, job_id)
+
+
+def cancel(client, job_id: str):
+    return _job_call(client.fine_tuning.jobs.cancel, job_id)
+
+
+def pause(client, job_id: str):
+    return _job_call(client.fine_tuning.jobs.pause, job_id)
+
+
+def resume(client, job_id: str):
+    return _job_call(client.fine_tuning.jobs.resume, job_id)
+
+
+def new_events(client, job_id: str, seen: set) -> list:
+    """Events not in ``seen`` (ids), oldest first; ``seen`` is updated.
+
+    The API lists newest first and pages backwards, so we read until the first known event.
+    """
+    fresh = []
+    try:
+        for event in client.fine_tuning.jobs.list_events(job_id, limit=100):
+            if event.id in seen:
+                break
+            fresh.append(event)
+    except openai.NotFoundError:
+        raise JobInputError(tr("Job sconosciuto: {id}", "Unknown job: {id}", id=job_id)) from None
+    fresh.reverse()
+    seen.update(e.id for e in fresh)
+    return fresh
+
+
+def format_event(event) -> str:
+    stamp = time.strftime("%H:%M:%S", time.localtime(event.created_at))
+    level = "" if event.level == "info" else f"[{event.level}] "
+    return f"{stamp} {level}{event.message}"
+
+
+def follow(client, job_id: str, *, progress: bool = True, poll: float = 1.0,
+           show_metrics: bool = False, out=None):
+    """Print new events in order until the job succeeds, fails, is cancelled or paused.
+
+    A tqdm bar follows ``step/total_steps`` from the metrics events (their lines are printed
+    only with ``show_metrics=True``). Returns the final job.
+    """
+    from tqdm import tqdm
+
+    out = out or sys.stdout
+    seen: set = set()
+    bar = None
+    job = retrieve(client, job_id)
+    while True:
+        for event in new_events(client, job_id, seen):
+            data = event.data if isinstance(event.data, dict) else {}
+            if event.type == "metrics" and data.get("total_steps"):
+                if progress and bar is None:
+                    bar = tqdm(total=data["total_steps"], unit="step", file=out, mininterval=1.0)
+                if bar is not None:
+                    bar.update(data["step"] - bar.n)
+                    bar.set_postfix(loss=round(data.get("train_loss") or 0, 4), refresh=False)
+                if not show_metrics:
+                    continue
+            (bar.write if bar else print)(format_event(event), file=out)
+        if job.status in STOP_STATUSES:
+            break
+        time.sleep(poll)
+        job = retrieve(client, job_id)  # a stop status still gets one more pass for events
+    if bar is not None:
+        bar.close()
+    print(describe_outcome(job), file=out)
+    return job
+
+
+def describe_outcome(job) -> str:
+    if job.status == "succeeded":
+        return tr("Job {id} completato: modello {m} ({t} token addestrati).",
+                  "Job {id} succeeded: model {m} ({t} trained tokens).",
+                  id=job.id, m=job.fine_tuned_model, t=job.trained_tokens)
+    if job.status == "failed":
+        error = job.error
+        return tr("Job {id} fallito: [{c}] {m}", "Job {id} failed: [{c}] {m}", id=job.id,
+                  c=getattr(error, "code", None), m=getattr(error, "message", None))
+    if job.status == "paused":
+        return tr("Job {id} in pausa: riprendilo con ftlab.jobs.resume(client, id).",
+                  "Job {id} paused: resume it with ftlab.jobs.resume(client, id).", id=job.id)
+    return tr("Job {id}: {s}", "Job {id}: {s}", id=job.id, s=job.status)
+
+
+def _hp(job, name):
+    hp = job.hyperparameters
+    if job.method is not None and job.method.type and getattr(job.method, job.method.type, None):
+        hp = getattr(job.method, job.method.type).hyperparameters or hp
+    return getattr(hp, name, None) if hp is not None else None
+
+
+def jobs_frame(client, *, limit: int = 100):
+    """The backend's jobs (newest first) as a pandas table, one row per job."""
+    import pandas as pd
+
+    rows = []
+    for job in client.fine_tuning.jobs.list(limit=limit):
+        rows.append({
+            "id": job.id, "status": job.status, "model": job.model,
+            "fine_tuned_model": job.fine_tuned_model,
+            "created_at": pd.to_datetime(job.created_at, unit="s", utc=True),
+            "finished_at": pd.to_datetime(job.finished_at, unit="s", utc=True)
+            if job.finished_at else pd.NaT,
+            "trained_tokens": job.trained_tokens,
+            "n_epochs": _hp(job, "n_epochs"), "batch_size": _hp(job, "batch_size"),
+            "learning_rate_multiplier": _hp(job, "learning_rate_multiplier"),
+            "training_file": job.training_file, "validation_file": job.validation_file,
+            "seed": job.seed,
+            "error": getattr(job.error, "code", None) if job.status == "failed" else None,
+        })
+        if len(rows) >= limit:
+            break
+    frame = pd.DataFrame(rows)
+    if not frame.empty:
+        frame["duration_s"] = (frame["finished_at"] - frame["created_at"]).dt.total_seconds()
+    return frame
+
+
+def course_model(client, *, suffix: str = "converti-python", model: str = COURSE_MODEL) -> str:
+    """The fine-tuned model of the course's standard run, training it only when missing.
+
+    Reuses a succeeded job whose model name carries ``suffix``; follows one still running;
+    otherwise uploads data/converti_python train+validation and trains with default
+    hyperparameters and seed 42.
+    """
+    from ftlab.paths import DATA_DIR
+
+    tag = f":{suffix}:"
+    running = None
+    for job in client.fine_tuning.jobs.list(limit=100):
+        if job.status == "succeeded" and tag in (job.fine_tuned_model or ""):
+            return job.fine_tuned_model
+        if running is None and job.status not in STOP_STATUSES and _suffix_of(job) == suffix:
+            running = job
+    if running is None:
+        data = DATA_DIR / "converti_python"
+        running = create_job(client, model=model, training_file=data / "train.jsonl",
+                             validation_file=data / "validation.jsonl", suffix=suffix, seed=42,
+                             metadata={"suffix": suffix})
+    job = follow(client, running.id)
+    if job.status != "succeeded":
+        raise JobError(describe_outcome(job))
+    return job.fine_tuned_model
+
+
+def _suffix_of(job) -> str | None:
+    """A running job has no model name yet, so course_model() keeps the suffix in metadata."""
+    return (job.metadata or {}).get("suffix") if getattr(job, "metadata", None) else None
