@@ -369,28 +369,19 @@ def mediana(numeri: list[float]) -> float:
     return (ordinati[meta - 1] + ordinati[meta]) / 2
 ''', ([[3, 1, 2]], 2), ([[4, 1, 3, 2]], 2.5), ([[5]], 5))
 
-t("Converti in python: Converti un numero arabo in numero romano", '''
-def in_numero_romano(n: int) -> str:
-    """Converte un intero da 1 a 3999 in numero romano."""
-    simboli = [(1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),
-               (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")]
-    risultato = ""
-    for valore, simbolo in simboli:
-        quante, n = divmod(n, valore)
-        risultato += simbolo * quante
-    return risultato
-''', ([4], "IV"), ([1994], "MCMXCIV"), ([3], "III"))
+t("Converti in python: Conta le cifre pari di un numero intero", '''
+def conta_cifre_pari(n: int) -> int:
+    """Conta le cifre pari di un intero."""
+    return sum(1 for c in str(abs(n)) if int(c) % 2 == 0)
+''', ([2468], 4), ([1357], 0), ([-120], 2))
 
 t("Converti in python: Converti un numero romano in intero", '''
 def da_numero_romano(romano: str) -> int:
     """Converte un numero romano in intero."""
     valori = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100, "D": 500, "M": 1000}
     totale = 0
-    for i, c in enumerate(romano):
-        if i + 1 < len(romano) and valori[c] < valori[romano[i + 1]]:
-            totale -= valori[c]
-        else:
-            totale += valori[c]
+    for c, dopo in zip(romano, romano[1:] + " "):
+        totale += -valori[c] if valori[c] < valori.get(dopo, 0) else valori[c]
     return totale
 ''', (["IV"], 4), (["MCMXCIV"], 1994), (["XXI"], 21))
 
@@ -751,17 +742,12 @@ def elementi_comuni(a: list, b: list) -> list:
 ''', ([[1, 2, 3, 4], [4, 2, 9]], [2, 4]), ([[1], [2]], []))
 
 t("Converti in python: Unisci due liste ordinate in una sola lista ordinata", '''
+import heapq
+
+
 def unisci_ordinate(a: list[int], b: list[int]) -> list[int]:
     """Fonde due liste ordinate mantenendo l'ordine."""
-    risultato, i, j = [], 0, 0
-    while i < len(a) and j < len(b):
-        if a[i] <= b[j]:
-            risultato.append(a[i])
-            i += 1
-        else:
-            risultato.append(b[j])
-            j += 1
-    return risultato + a[i:] + b[j:]
+    return list(heapq.merge(a, b))
 ''', ([[1, 4, 7], [2, 3, 8]], [1, 2, 3, 4, 7, 8]), ([[], [1]], [1]))
 
 t("Converti in python: Appiattisci una lista di liste", '''
@@ -813,19 +799,14 @@ def e_ordinata(numeri: list[float]) -> bool:
 ''', ([[1, 2, 2, 5]], True), ([[3, 1]], False), ([[]], True))
 
 t("Converti in python: Ricerca binaria di un valore in una lista ordinata", '''
+import bisect
+
+
 def ricerca_binaria(numeri: list[int], cercato: int) -> int:
     """Restituisce l'indice di cercato nella lista ordinata, o -1."""
-    basso, alto = 0, len(numeri) - 1
-    while basso <= alto:
-        medio = (basso + alto) // 2
-        if numeri[medio] == cercato:
-            return medio
-        if numeri[medio] < cercato:
-            basso = medio + 1
-        else:
-            alto = medio - 1
-    return -1
-''', ([[1, 3, 5, 7, 9], 7], 3), ([[1, 3, 5], 4], -1), ([[], 1], -1))
+    i = bisect.bisect_left(numeri, cercato)
+    return i if i < len(numeri) and numeri[i] == cercato else -1
+''', ([[1, 3, 5, 7, 9], 7], 3), ([[1, 3, 5], 4], -1), ([[], 1], -1), ([[1, 3], 9], -1))
 
 t("Converti in python: Ordina una lista con il bubble sort", '''
 def bubble_sort(numeri: list[int]) -> list[int]:
@@ -1248,13 +1229,10 @@ from datetime import date, timedelta
 
 def giorni_lavorativi(inizio: str, fine: str) -> int:
     """Conta i giorni da lunedì a venerdì tra inizio incluso e fine esclusa."""
-    giorno, ultimo = date.fromisoformat(inizio), date.fromisoformat(fine)
-    conteggio = 0
-    while giorno < ultimo:
-        conteggio += giorno.weekday() < 5
-        giorno += timedelta(days=1)
-    return conteggio
-''', (["2024-06-10", "2024-06-17"], 5), (["2024-06-15", "2024-06-17"], 0))
+    primo = date.fromisoformat(inizio)
+    giorni = (date.fromisoformat(fine) - primo).days
+    return sum((primo + timedelta(days=k)).weekday() < 5 for k in range(giorni))
+''', (["2024-06-10", "2024-06-17"], 5), (["2024-06-15", "2024-06-17"], 0), (["2024-06-14", "2024-06-14"], 0))
 
 t("Converti in python: Restituisci l'ultimo giorno del mese di una data", '''
 import calendar
@@ -1387,15 +1365,12 @@ def fattori_primi(n: int) -> list[int]:
 ''', ([60], [2, 2, 3, 5]), ([13], [13]), ([1], []))
 
 t("Converti in python: Genera il triangolo di Tartaglia fino alla riga n", '''
+import math
+
+
 def triangolo_tartaglia(n: int) -> list[list[int]]:
     """Restituisce le prime n righe del triangolo di Tartaglia."""
-    righe = []
-    for i in range(n):
-        riga = [1] * (i + 1)
-        for j in range(1, i):
-            riga[j] = righe[i - 1][j - 1] + righe[i - 1][j]
-        righe.append(riga)
-    return righe
+    return [[math.comb(i, j) for j in range(i + 1)] for i in range(n)]
 ''', ([4], [[1], [1, 1], [1, 2, 1], [1, 3, 3, 1]]), ([0], []))
 
 t("Converti in python: Calcola il punteggio di una parola sommando la posizione delle lettere nell'alfabeto", '''
