@@ -226,3 +226,13 @@ def test_issue_cap_keeps_exact_counts(monkeypatch):
     r = V.validate([G.with_message(i, role="bot") for i in range(12)])
     assert r.counts["unrecognized_role"] == 12
     assert sum(i.code == "unrecognized_role" for i in r.issues) == 3
+
+
+def test_docs_table_is_in_sync(monkeypatch):
+    spec = importlib.util.spec_from_file_location("mk", paths.PROJECT_ROOT / "docs" / "make_validation_codes.py")
+    mk = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mk)
+    monkeypatch.setenv("FTLAB_LANG", "en")
+    expected = mk.render()
+    assert (paths.PROJECT_ROOT / "docs" / "validation-codes.md").read_text(encoding="utf-8") == expected
+    assert all(f"`{code}`" in expected for code in V.CODES)
