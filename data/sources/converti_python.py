@@ -28,7 +28,7 @@ def somma_fino_a(n: int) -> int:
     return sum(range(1, n + 1))
 ''', ([10], 55), ([1], 1), ([0], 0))
 
-t("Converti in python: Calcola il fattoriale di un numero", '''
+t("Converti in Python: Calcola il fattoriale di un numero", '''
 def fattoriale(n: int) -> int:
     """Restituisce il fattoriale di n."""
     risultato = 1
@@ -51,13 +51,13 @@ def e_primo(n: int) -> bool:
     return all(n % d != 0 for d in range(2, int(n ** 0.5) + 1))
 ''', ([7], True), ([1], False), ([9], False), ([2], True))
 
-t("Converti in python: Restituisci il valore assoluto di un numero senza usare abs", '''
+t("Traduci in Python: Restituisci il valore assoluto di un numero senza usare abs", '''
 def valore_assoluto(x: float) -> float:
     """Restituisce il valore assoluto di x."""
     return x if x >= 0 else -x
 ''', ([-3.5], 3.5), ([2], 2), ([0], 0))
 
-t("Converti in python: Calcola la media di una lista di numeri", '''
+t("Come calcolo in Python la media di una lista di numeri?", '''
 def media(numeri: list[float]) -> float:
     """Calcola la media aritmetica dei numeri."""
     return sum(numeri) / len(numeri)
@@ -69,7 +69,7 @@ def area_rettangolo(base: float, altezza: float) -> float:
     return base * altezza
 ''', ([3, 4], 12), ([2.5, 2], 5.0))
 
-t("Converti in python: Calcola l'area di un cerchio dato il raggio", '''
+t("Python: Calcola l'area di un cerchio dato il raggio", '''
 import math
 
 
@@ -84,7 +84,7 @@ def celsius_a_fahrenheit(celsius: float) -> float:
     return celsius * 9 / 5 + 32
 ''', ([0], 32.0), ([100], 212.0), ([-40], -40.0))
 
-t("Converti in python: Trasforma i gradi Fahrenheit in gradi Celsius", '''
+t("Scrivi in Python: Trasforma i gradi Fahrenheit in gradi Celsius", '''
 def fahrenheit_a_celsius(fahrenheit: float) -> float:
     """Converte una temperatura da Fahrenheit a Celsius."""
     return (fahrenheit - 32) * 5 / 9
@@ -98,7 +98,7 @@ def massimo_comune_divisore(a: int, b: int) -> int:
     return a
 ''', ([12, 18], 6), ([7, 5], 1), ([10, 0], 10))
 
-t("Converti in python: Trova il minimo comune multiplo tra due interi", '''
+t("converti in python: trova il minimo comune multiplo tra due interi", '''
 import math
 
 
@@ -122,7 +122,7 @@ def somma_cifre(n: int) -> int:
     return sum(int(c) for c in str(abs(n)))
 ''', ([1234], 10), ([0], 0), ([-907], 16))
 
-t("Converti in python: Conta quante cifre ha un numero", '''
+t("Converti in codice Python: Conta quante cifre ha un numero", '''
 def conta_cifre(n: int) -> int:
     """Conta le cifre di un intero."""
     return len(str(abs(n)))
@@ -140,7 +140,7 @@ def quadrato(x: float) -> float:
     return x * x
 ''', ([3], 9), ([-2], 4), ([0.5], 0.25))
 
-t("Converti in python: Calcola la potenza di una base con esponente intero", '''
+t("In Python: Calcola la potenza di una base con esponente intero", '''
 def potenza(base: float, esponente: int) -> float:
     """Eleva base alla potenza esponente."""
     return base ** esponente
@@ -152,19 +152,19 @@ def e_bisestile(anno: int) -> bool:
     return anno % 4 == 0 and (anno % 100 != 0 or anno % 400 == 0)
 ''', ([2024], True), ([1900], False), ([2000], True), ([2023], False))
 
-t("Converti in python: Calcola il prezzo scontato data una percentuale di sconto", '''
+t("Converti in Python: Calcola il prezzo scontato data una percentuale di sconto", '''
 def prezzo_scontato(prezzo: float, sconto_percentuale: float) -> float:
     """Applica uno sconto percentuale al prezzo."""
     return round(prezzo * (1 - sconto_percentuale / 100), 2)
 ''', ([100, 20], 80.0), ([59.9, 10], 53.91), ([10, 0], 10.0))
 
-t("Converti in python: Aggiungi l'IVA al 22% a un prezzo", '''
+t("Ho un prezzo senza IVA: mi scrivi una funzione Python che aggiunga l'IVA al 22%?", '''
 def prezzo_con_iva(prezzo: float) -> float:
     """Aggiunge l'IVA al 22% e arrotonda ai centesimi."""
     return round(prezzo * 1.22, 2)
 ''', ([100], 122.0), ([10], 12.2), ([0], 0.0))
 
-t("Converti in python: Calcola l'indice di massa corporea da peso e altezza", '''
+t("Traduci in Python: Calcola l'indice di massa corporea da peso e altezza", '''
 def indice_massa_corporea(peso_kg: float, altezza_m: float) -> float:
     """Calcola l'IMC arrotondato a una cifra decimale."""
     return round(peso_kg / altezza_m ** 2, 1)
@@ -182,7 +182,7 @@ def segno(x: float) -> int:
     return (x > 0) - (x < 0)
 ''', ([-7], -1), ([0], 0), ([3.2], 1))
 
-t("Converti in python: Trova tutti i divisori di un numero", '''
+t("Python: Trova tutti i divisori di un numero", '''
 def divisori(n: int) -> list[int]:
     """Elenca i divisori positivi di n in ordine crescente."""
     return [d for d in range(1, n + 1) if n % d == 0]
@@ -194,7 +194,7 @@ def e_perfetto(n: int) -> bool:
     return n > 1 and sum(d for d in range(1, n) if n % d == 0) == n
 ''', ([6], True), ([28], True), ([12], False), ([1], False))
 
-t("Converti in python: Converti un numero intero in binario", '''
+t("Scrivi in Python: Converti un numero intero in binario", '''
 def in_binario(n: int) -> str:
     """Restituisce la rappresentazione binaria di n senza prefisso."""
     return bin(n)[2:]
@@ -212,7 +212,7 @@ def in_esadecimale(n: int) -> str:
     return format(n, "x")
 ''', ([255], "ff"), ([16], "10"), ([0], "0"))
 
-t("Converti in python: Somma i quadrati dei numeri da 1 a n", '''
+t("converti in python: somma i quadrati dei numeri da 1 a n", '''
 def somma_quadrati(n: int) -> int:
     """Somma i quadrati dei numeri da 1 a n."""
     return sum(i * i for i in range(1, n + 1))
@@ -224,7 +224,7 @@ def primi_fino_a(n: int) -> list[int]:
     return [k for k in range(2, n) if all(k % d for d in range(2, int(k ** 0.5) + 1))]
 ''', ([10], [2, 3, 5, 7]), ([2], []), ([20], [2, 3, 5, 7, 11, 13, 17, 19]))
 
-t("Converti in python: Calcola la media ponderata di voti e pesi", '''
+t("Converti in codice Python: Calcola la media ponderata di voti e pesi", '''
 def media_ponderata(valori: list[float], pesi: list[float]) -> float:
     """Calcola la media ponderata dei valori."""
     return sum(v * p for v, p in zip(valori, pesi)) / sum(pesi)
@@ -236,7 +236,7 @@ def interesse_semplice(capitale: float, tasso: float, anni: int) -> float:
     return capitale * tasso / 100 * anni
 ''', ([1000, 5, 2], 100.0), ([500, 0, 3], 0.0))
 
-t("Converti in python: Calcola il montante con interesse composto", '''
+t("In Python: Calcola il montante con interesse composto", '''
 def montante_composto(capitale: float, tasso: float, anni: int) -> float:
     """Calcola il capitale finale con interesse composto, arrotondato ai centesimi."""
     return round(capitale * (1 + tasso / 100) ** anni, 2)
@@ -251,7 +251,7 @@ def distanza_punti(x1: float, y1: float, x2: float, y2: float) -> float:
     return math.hypot(x2 - x1, y2 - y1)
 ''', ([0, 0, 3, 4], 5.0), ([1, 1, 1, 1], 0.0))
 
-t("Converti in python: Calcola l'ipotenusa di un triangolo rettangolo dai cateti", '''
+t("Dati i due cateti di un triangolo rettangolo, voglio l'ipotenusa in Python.", '''
 import math
 
 
@@ -260,7 +260,7 @@ def ipotenusa(cateto_a: float, cateto_b: float) -> float:
     return math.sqrt(cateto_a ** 2 + cateto_b ** 2)
 ''', ([3, 4], 5.0), ([5, 12], 13.0))
 
-t("Converti in python: Calcola il perimetro di un triangolo dati i tre lati", '''
+t("Converti in Python: Calcola il perimetro di un triangolo dati i tre lati", '''
 def perimetro_triangolo(a: float, b: float, c: float) -> float:
     """Somma i tre lati del triangolo."""
     return a + b + c
@@ -272,7 +272,7 @@ def e_triangolo_valido(a: float, b: float, c: float) -> bool:
     return a + b > c and a + c > b and b + c > a
 ''', ([3, 4, 5], True), ([1, 2, 3], False), ([1, 10, 2], False))
 
-t("Converti in python: Arrotonda un numero al multiplo di 5 più vicino", '''
+t("Traduci in Python: Arrotonda un numero al multiplo di 5 più vicino", '''
 def arrotonda_a_cinque(n: float) -> int:
     """Arrotonda n al multiplo di 5 più vicino."""
     return int(5 * round(n / 5))
@@ -293,7 +293,7 @@ def scomponi_secondi(secondi: int) -> tuple[int, int, int]:
     return ore, minuti, sec
 ''', ([3661], [1, 1, 1]), ([59], [0, 0, 59]), ([7200], [2, 0, 0]))
 
-t("Converti in python: Converti chilometri in miglia", '''
+t("Python: Converti chilometri in miglia", '''
 def km_a_miglia(km: float) -> float:
     """Converte chilometri in miglia, arrotondando a due decimali."""
     return round(km * 0.621371, 2)
@@ -308,7 +308,7 @@ def e_quadrato_perfetto(n: int) -> bool:
     return n >= 0 and math.isqrt(n) ** 2 == n
 ''', ([16], True), ([15], False), ([0], True), ([-4], False))
 
-t("Converti in python: Calcola la somma dei numeri pari fino a n compreso", '''
+t("Scrivi in Python: Calcola la somma dei numeri pari fino a n compreso", '''
 def somma_pari_fino_a(n: int) -> int:
     """Somma i numeri pari da 2 a n compreso."""
     return sum(range(2, n + 1, 2))
@@ -320,7 +320,7 @@ def tabellina(n: int) -> list[int]:
     return [n * i for i in range(1, 11)]
 ''', ([3], [3, 6, 9, 12, 15, 18, 21, 24, 27, 30]), ([0], [0] * 10))
 
-t("Converti in python: Dice se un numero è divisibile sia per 3 sia per 5", '''
+t("converti in python: dice se un numero è divisibile sia per 3 sia per 5", '''
 def divisibile_per_tre_e_cinque(n: int) -> bool:
     """Dice se n è divisibile per 3 e per 5."""
     return n % 15 == 0
@@ -338,7 +338,7 @@ def fizz_buzz(n: int) -> str:
     return str(n)
 ''', ([15], "FizzBuzz"), ([9], "Fizz"), ([10], "Buzz"), ([7], "7"))
 
-t("Converti in python: Calcola il numero di combinazioni di n elementi presi k alla volta", '''
+t("Converti in codice Python: Calcola il numero di combinazioni di n elementi presi k alla volta", '''
 import math
 
 
@@ -347,13 +347,13 @@ def combinazioni(n: int, k: int) -> int:
     return math.comb(n, k)
 ''', ([5, 2], 10), ([6, 0], 1), ([10, 3], 120))
 
-t("Converti in python: Calcola la percentuale di una parte rispetto al totale", '''
+t("Funzione Python: che percentuale del totale rappresenta una parte?", '''
 def percentuale(parte: float, totale: float) -> float:
     """Calcola quanto vale parte in percentuale del totale, con un decimale."""
     return round(parte / totale * 100, 1)
 ''', ([1, 4], 25.0), ([1, 3], 33.3), ([5, 5], 100.0))
 
-t("Converti in python: Converti un voto in trentesimi in un voto in centodecimi", '''
+t("In Python: Converti un voto in trentesimi in un voto in centodecimi", '''
 def trentesimi_a_centodecimi(voto: float) -> float:
     """Converte una media in trentesimi nella base di laurea in centodecimi."""
     return round(voto * 110 / 30, 2)
@@ -375,7 +375,7 @@ def conta_cifre_pari(n: int) -> int:
     return sum(1 for c in str(abs(n)) if int(c) % 2 == 0)
 ''', ([2468], 4), ([1357], 0), ([-120], 2))
 
-t("Converti in python: Converti un numero romano in intero", '''
+t("Converti in Python: Converti un numero romano in intero", '''
 def da_numero_romano(romano: str) -> int:
     """Converte un numero romano in intero."""
     valori = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100, "D": 500, "M": 1000}
@@ -392,7 +392,7 @@ def inverti_stringa(testo: str) -> str:
     return testo[::-1]
 ''', (["ciao"], "oaic"), ([""], ""), (["abc"], "cba"))
 
-t("Converti in python: Verifica se una parola è palindroma", '''
+t("Traduci in Python: Verifica se una parola è palindroma", '''
 def e_palindroma(parola: str) -> bool:
     """Dice se la parola si legge uguale nei due sensi, senza badare alle maiuscole."""
     parola = parola.lower()
@@ -411,7 +411,7 @@ def conta_parole(testo: str) -> int:
     return len(testo.split())
 ''', (["il gatto dorme"], 3), (["  "], 0), (["una"], 1))
 
-t("Converti in python: Metti in maiuscolo la prima lettera di ogni parola", '''
+t("Python: Metti in maiuscolo la prima lettera di ogni parola", '''
 def iniziali_maiuscole(testo: str) -> str:
     """Rende maiuscola l'iniziale di ogni parola."""
     return " ".join(p.capitalize() for p in testo.split(" "))
@@ -423,7 +423,7 @@ def conta_lettera(parola: str, lettera: str) -> int:
     return parola.count(lettera)
 ''', (["banana", "a"], 3), (["mela", "z"], 0))
 
-t("Converti in python: Rimuovi gli spazi da una stringa", '''
+t("Scrivi in Python: Rimuovi gli spazi da una stringa", '''
 def rimuovi_spazi(testo: str) -> str:
     """Toglie tutti gli spazi dal testo."""
     return testo.replace(" ", "")
@@ -435,7 +435,7 @@ def sono_anagrammi(a: str, b: str) -> bool:
     return sorted(a.lower()) == sorted(b.lower())
 ''', (["Roma", "amor"], True), (["cane", "pane"], False))
 
-t("Converti in python: Trova la parola più lunga in una frase", '''
+t("converti in python: trova la parola più lunga in una frase", '''
 def parola_piu_lunga(frase: str) -> str:
     """Restituisce la prima parola di lunghezza massima."""
     return max(frase.split(), key=len)
@@ -456,7 +456,7 @@ def ripeti_con_trattino(testo: str, n: int) -> str:
     return "-".join([testo] * n)
 ''', (["ah", 3], "ah-ah-ah"), (["x", 1], "x"), (["x", 0], ""))
 
-t("Converti in python: Crea le iniziali da nome e cognome", '''
+t("Converti in codice Python: Crea le iniziali da nome e cognome", '''
 def iniziali(nome: str, cognome: str) -> str:
     """Restituisce le iniziali puntate, per esempio 'M.R.'."""
     return f"{nome[0].upper()}.{cognome[0].upper()}."
@@ -468,7 +468,7 @@ def in_snake_case(frase: str) -> str:
     return "_".join(frase.lower().split())
 ''', (["Calcola Somma Totale"], "calcola_somma_totale"), (["ciao"], "ciao"))
 
-t("Converti in python: Converti un nome in snake_case in camelCase", '''
+t("In Python: Converti un nome in snake_case in camelCase", '''
 def snake_a_camel(nome: str) -> str:
     """Converte snake_case in camelCase."""
     prima, *altre = nome.split("_")
@@ -481,7 +481,7 @@ def tronca(testo: str, n: int) -> str:
     return testo if len(testo) <= n else testo[:n] + "..."
 ''', (["buongiorno", 4], "buon..."), (["ciao", 10], "ciao"))
 
-t("Converti in python: Conta le consonanti in una parola", '''
+t("Converti in Python: Conta le consonanti in una parola", '''
 def conta_consonanti(parola: str) -> int:
     """Conta le lettere che non sono vocali."""
     return sum(1 for c in parola.lower() if c.isalpha() and c not in "aeiou")
@@ -499,7 +499,7 @@ def solo_cifre(testo: str) -> bool:
     return testo.isdigit()
 ''', (["12345"], True), (["12a"], False), ([""], False))
 
-t("Converti in python: Conta le frasi in un testo che terminano con un punto", '''
+t("Traduci in Python: Conta le frasi in un testo che terminano con un punto", '''
 def conta_frasi(testo: str) -> int:
     """Conta i punti, punti esclamativi e interrogativi del testo."""
     return sum(testo.count(segno) for segno in ".!?")
@@ -511,7 +511,7 @@ def estensione_file(nome_file: str) -> str:
     return nome_file.rsplit(".", 1)[1] if "." in nome_file else ""
 ''', (["foto.jpg"], "jpg"), (["archivio.tar.gz"], "gz"), (["README"], ""))
 
-t("Converti in python: Ricava il dominio da un indirizzo email", '''
+t("Python: Ricava il dominio da un indirizzo email", '''
 def dominio_email(email: str) -> str:
     """Restituisce la parte dopo la chiocciola."""
     return email.split("@", 1)[1]
@@ -526,7 +526,7 @@ def email_valida(email: str) -> bool:
     return re.fullmatch(r"[^@\\s]+@[^@\\s]+\\.[a-zA-Z]{2,}", email) is not None
 ''', (["luca@esempio.it"], True), (["luca.esempio.it"], False), (["a@b"], False))
 
-t("Converti in python: Estrai tutti i numeri interi presenti in un testo", '''
+t("Scrivi in Python: Estrai tutti i numeri interi presenti in un testo", '''
 import re
 
 
@@ -535,13 +535,13 @@ def estrai_numeri(testo: str) -> list[int]:
     return [int(n) for n in re.findall(r"\\d+", testo)]
 ''', (["3 mele e 12 pere"], [3, 12]), (["niente"], []))
 
-t("Converti in python: Genera un acronimo da una frase", '''
+t("Vorrei una funzione Python che generi l'acronimo di una frase.", '''
 def acronimo(frase: str) -> str:
     """Forma l'acronimo con le iniziali maiuscole delle parole."""
     return "".join(p[0].upper() for p in frase.split())
 ''', (["unione europea"], "UE"), (["Portable Document Format"], "PDF"))
 
-t("Converti in python: Centra un titolo in una riga di larghezza fissa riempiendo con trattini", '''
+t("converti in python: centra un titolo in una riga di larghezza fissa riempiendo con trattini", '''
 def titolo_centrato(titolo: str, larghezza: int) -> str:
     """Centra il titolo riempiendo con trattini."""
     return titolo.center(larghezza, "-")
@@ -553,7 +553,7 @@ def ha_tutte_le_vocali(frase: str) -> bool:
     return set("aeiou") <= set(frase.lower())
 ''', (["Quel vituperabile xenofobo zelante"], True), (["ciao"], False))
 
-t("Converti in python: Rimuovi le lettere doppie consecutive da una parola", '''
+t("Converti in codice Python: Rimuovi le lettere doppie consecutive da una parola", '''
 def togli_doppie(parola: str) -> str:
     """Riduce le lettere uguali consecutive a una sola."""
     risultato = ""
@@ -581,7 +581,7 @@ def primo_non_ripetuto(testo: str) -> str:
     return ""
 ''', (["aabbcdd"], "c"), (["aabb"], ""), (["xyz"], "x"))
 
-t("Converti in python: Cifra un testo con il cifrario di Cesare", '''
+t("In Python: Cifra un testo con il cifrario di Cesare", '''
 def cifrario_cesare(testo: str, spostamento: int) -> str:
     """Sposta in avanti le lettere minuscole dell'alfabeto inglese."""
     return "".join(
@@ -595,7 +595,7 @@ def inverti_parole(frase: str) -> str:
     return " ".join(reversed(frase.split()))
 ''', (["io amo Roma"], "Roma amo io"), (["ciao"], "ciao"))
 
-t("Converti in python: Formatta un numero di telefono italiano a gruppi di tre cifre", '''
+t("Converti in Python: Formatta un numero di telefono italiano a gruppi di tre cifre", '''
 def formatta_telefono(numero: str) -> str:
     """Separa le cifre del numero in gruppi di tre con spazi."""
     cifre = "".join(c for c in numero if c.isdigit())
@@ -608,7 +608,7 @@ def maschera_carta(numero: str) -> str:
     return "*" * (len(numero) - 4) + numero[-4:]
 ''', (["1234567812345678"], "************5678"), (["9876"], "9876"))
 
-t("Converti in python: Verifica se una password è abbastanza robusta", '''
+t("Traduci in Python: Verifica se una password è abbastanza robusta", '''
 def password_robusta(password: str) -> bool:
     """Richiede almeno 8 caratteri, una maiuscola, una minuscola e una cifra."""
     return (
@@ -634,7 +634,7 @@ def conta_maiuscole_iniziali(testo: str) -> int:
     return sum(1 for p in testo.split() if p[0].isupper())
 ''', (["Marco vive a Torino"], 2), (["tutto minuscolo"], 0))
 
-t("Converti in python: Alterna maiuscole e minuscole in una parola", '''
+t("Python: Alterna maiuscole e minuscole in una parola", '''
 def alterna_maiuscole(parola: str) -> str:
     """Mette in maiuscolo i caratteri in posizione pari."""
     return "".join(c.upper() if i % 2 == 0 else c.lower() for i, c in enumerate(parola))
@@ -646,7 +646,7 @@ def inizia_con(testo: str, prefisso: str) -> bool:
     return testo.lower().startswith(prefisso.lower())
 ''', (["Buongiorno", "buon"], True), (["Ciao", "ao"], False))
 
-t("Converti in python: Aggiungi zeri a sinistra a un codice fino a 6 cifre", '''
+t("Scrivi in Python: Aggiungi zeri a sinistra a un codice fino a 6 cifre", '''
 def codice_sei_cifre(codice: int) -> str:
     """Scrive il codice con zeri iniziali fino a sei cifre."""
     return str(codice).zfill(6)
@@ -658,7 +658,7 @@ def conta_righe(testo: str) -> int:
     return len(testo.splitlines())
 ''', (["uno\ndue\ntre"], 3), ([""], 0), (["sola"], 1))
 
-t("Converti in python: Sostituisci una parola con un'altra in una frase", '''
+t("converti in python: sostituisci una parola con un'altra in una frase", '''
 def sostituisci_parola(frase: str, vecchia: str, nuova: str) -> str:
     """Sostituisce ogni occorrenza di vecchia con nuova."""
     return frase.replace(vecchia, nuova)
@@ -670,7 +670,7 @@ def checksum_semplice(testo: str) -> int:
     return sum(ord(c) for c in testo) % 256
 ''', (["A"], 65), (["AB"], 131), ([""], 0))
 
-t("Converti in python: Dice se una targa automobilistica italiana ha il formato AA123BB", '''
+t("Converti in codice Python: Dice se una targa automobilistica italiana ha il formato AA123BB", '''
 import re
 
 
@@ -686,7 +686,7 @@ def trova_massimo(lista: list[float]) -> float:
     return max(lista)
 ''', ([[3, 7, 2, 9, 1]], 9), ([[-5, -2]], -2))
 
-t("Converti in python: Trova il valore minimo di una lista senza usare min", '''
+t("In Python: Trova il valore minimo di una lista senza usare min", '''
 def trova_minimo(lista: list[float]) -> float:
     """Restituisce il valore più piccolo scorrendo la lista."""
     minimo = lista[0]
@@ -708,7 +708,7 @@ def filtra_pari(numeri: list[int]) -> list[int]:
     return [n for n in numeri if n % 2 == 0]
 ''', ([[1, 2, 3, 4, 6]], [2, 4, 6]), ([[1, 3]], []))
 
-t("Converti in python: Rimuovi i duplicati da una lista mantenendo l'ordine", '''
+t("Converti in Python: Rimuovi i duplicati da una lista mantenendo l'ordine", '''
 def rimuovi_duplicati(elementi: list) -> list:
     """Toglie i duplicati conservando il primo ordine di apparizione."""
     return list(dict.fromkeys(elementi))
@@ -720,7 +720,7 @@ def conta_sopra_soglia(valori: list[float], soglia: float) -> int:
     return sum(1 for v in valori if v > soglia)
 ''', ([[1, 5, 8, 10], 5], 2), ([[], 0], 0))
 
-t("Converti in python: Calcola il prodotto degli elementi di una lista", '''
+t("Traduci in Python: Calcola il prodotto degli elementi di una lista", '''
 import math
 
 
@@ -729,13 +729,13 @@ def prodotto_lista(numeri: list[float]) -> float:
     return math.prod(numeri)
 ''', ([[2, 3, 4]], 24), ([[]], 1))
 
-t("Converti in python: Ordina una lista di parole per lunghezza", '''
+t("Come ordino in Python una lista di parole dalla più corta alla più lunga?", '''
 def ordina_per_lunghezza(parole: list[str]) -> list[str]:
     """Ordina le parole dalla più corta alla più lunga."""
     return sorted(parole, key=len)
 ''', ([["mela", "fico", "banana", "uva"]], ["uva", "mela", "fico", "banana"]), ([[]], []))
 
-t("Converti in python: Restituisci gli elementi comuni a due liste", '''
+t("Python: Restituisci gli elementi comuni a due liste", '''
 def elementi_comuni(a: list, b: list) -> list:
     """Elenca, in ordine, gli elementi di a presenti anche in b."""
     return [x for x in a if x in b]
@@ -750,7 +750,7 @@ def unisci_ordinate(a: list[int], b: list[int]) -> list[int]:
     return list(heapq.merge(a, b))
 ''', ([[1, 4, 7], [2, 3, 8]], [1, 2, 3, 4, 7, 8]), ([[], [1]], [1]))
 
-t("Converti in python: Appiattisci una lista di liste", '''
+t("Scrivi in Python: Appiattisci una lista di liste", '''
 def appiattisci(liste: list[list]) -> list:
     """Unisce le sottoliste in un'unica lista."""
     return [x for sotto in liste for x in sotto]
@@ -771,7 +771,7 @@ def ruota_destra(elementi: list, k: int) -> list:
     return elementi[-k:] + elementi[:-k] if k else elementi[:]
 ''', ([[1, 2, 3, 4], 1], [4, 1, 2, 3]), ([[1, 2, 3], 3], [1, 2, 3]), ([[], 2], []))
 
-t("Converti in python: Trova il secondo valore più grande in una lista", '''
+t("converti in python: trova il secondo valore più grande in una lista", '''
 def secondo_massimo(numeri: list[int]) -> int:
     """Restituisce il secondo valore distinto più grande."""
     return sorted(set(numeri))[-2]
@@ -786,7 +786,7 @@ def somma_cumulativa(numeri: list[int]) -> list[int]:
     return list(itertools.accumulate(numeri))
 ''', ([[1, 2, 3, 4]], [1, 3, 6, 10]), ([[]], []))
 
-t("Converti in python: Trova la posizione di un elemento in una lista o -1 se manca", '''
+t("Converti in codice Python: Trova la posizione di un elemento in una lista o -1 se manca", '''
 def posizione(elementi: list, cercato: object) -> int:
     """Restituisce l'indice di cercato, o -1 se non c'è."""
     return elementi.index(cercato) if cercato in elementi else -1
@@ -798,7 +798,7 @@ def e_ordinata(numeri: list[float]) -> bool:
     return all(a <= b for a, b in zip(numeri, numeri[1:]))
 ''', ([[1, 2, 2, 5]], True), ([[3, 1]], False), ([[]], True))
 
-t("Converti in python: Ricerca binaria di un valore in una lista ordinata", '''
+t("In Python: Ricerca binaria di un valore in una lista ordinata", '''
 import bisect
 
 
@@ -828,7 +828,7 @@ def conta_occorrenze(elementi: list[str]) -> dict[str, int]:
     return dict(Counter(elementi))
 ''', ([["a", "b", "a"]], {"a": 2, "b": 1}), ([[]], {}))
 
-t("Converti in python: Trova l'elemento più frequente in una lista", '''
+t("Converti in Python: Trova l'elemento più frequente in una lista", '''
 from collections import Counter
 
 
@@ -837,14 +837,14 @@ def piu_frequente(elementi: list) -> object:
     return Counter(elementi).most_common(1)[0][0]
 ''', ([[1, 3, 3, 2, 3]], 3), ([["x", "y", "y"]], "y"))
 
-t("Converti in python: Normalizza una lista di numeri tra 0 e 1", '''
+t("Serve una funzione Python per normalizzare una lista di numeri tra 0 e 1.", '''
 def normalizza(valori: list[float]) -> list[float]:
     """Riscala i valori nell'intervallo da 0 a 1."""
     minimo, massimo = min(valori), max(valori)
     return [(v - minimo) / (massimo - minimo) for v in valori]
 ''', ([[0, 5, 10]], [0.0, 0.5, 1.0]), ([[2, 4]], [0.0, 1.0]))
 
-t("Converti in python: Calcola lo scarto tra il valore massimo e quello minimo di una lista", '''
+t("Traduci in Python: Calcola lo scarto tra il valore massimo e quello minimo di una lista", '''
 def intervallo_valori(numeri: list[float]) -> float:
     """Restituisce la differenza tra massimo e minimo."""
     return max(numeri) - min(numeri)
@@ -856,7 +856,7 @@ def scala_lista(numeri: list[float], fattore: float) -> list[float]:
     return [n * fattore for n in numeri]
 ''', ([[1, 2, 3], 2], [2, 4, 6]), ([[], 5], []))
 
-t("Converti in python: Somma elemento per elemento due liste della stessa lunghezza", '''
+t("Python: Somma elemento per elemento due liste della stessa lunghezza", '''
 def somma_elementi(a: list[float], b: list[float]) -> list[float]:
     """Somma a coppie gli elementi di a e b."""
     return [x + y for x, y in zip(a, b)]
@@ -874,7 +874,7 @@ def trasponi(matrice: list[list[float]]) -> list[list[float]]:
     return [list(riga) for riga in zip(*matrice)]
 ''', ([[[1, 2, 3], [4, 5, 6]]], [[1, 4], [2, 5], [3, 6]]), ([[[7]]], [[7]]))
 
-t("Converti in python: Calcola la somma della diagonale principale di una matrice quadrata", '''
+t("Scrivi in Python: Calcola la somma della diagonale principale di una matrice quadrata", '''
 def traccia(matrice: list[list[float]]) -> float:
     """Somma gli elementi sulla diagonale principale."""
     return sum(matrice[i][i] for i in range(len(matrice)))
@@ -886,7 +886,7 @@ def matrice_identita(n: int) -> list[list[int]]:
     return [[1 if i == j else 0 for j in range(n)] for i in range(n)]
 ''', ([2], [[1, 0], [0, 1]]), ([1], [[1]]), ([0], []))
 
-t("Converti in python: Trova le coppie di numeri di una lista che sommano a un obiettivo", '''
+t("converti in python: trova le coppie di numeri di una lista che sommano a un obiettivo", '''
 def coppie_con_somma(numeri: list[int], obiettivo: int) -> list[list[int]]:
     """Elenca le coppie di posizioni diverse la cui somma vale obiettivo."""
     return [
@@ -904,7 +904,7 @@ def numero_mancante(numeri: list[int]) -> int:
     return n * (n + 1) // 2 - sum(numeri)
 ''', ([[1, 2, 4, 5]], 3), ([[2]], 1), ([[1]], 2))
 
-t("Converti in python: Restituisci gli ultimi n elementi di una lista", '''
+t("Converti in codice Python: Restituisci gli ultimi n elementi di una lista", '''
 def ultimi_elementi(elementi: list, n: int) -> list:
     """Restituisce gli ultimi n elementi."""
     return elementi[-n:] if n > 0 else []
@@ -916,7 +916,7 @@ def separa_segni(numeri: list[float]) -> tuple[list[float], list[float]]:
     return [n for n in numeri if n > 0], [n for n in numeri if n < 0]
 ''', ([[3, -1, 0, 5, -2]], [[3, 5], [-1, -2]]), ([[]], [[], []]))
 
-t("Converti in python: Calcola la media mobile su una finestra di k elementi", '''
+t("In Python: Calcola la media mobile su una finestra di k elementi", '''
 def media_mobile(valori: list[float], k: int) -> list[float]:
     """Calcola la media di ogni finestra consecutiva di k valori."""
     return [sum(valori[i:i + k]) / k for i in range(len(valori) - k + 1)]
@@ -937,7 +937,7 @@ def deviazione_standard(valori: list[float]) -> float:
     return statistics.pstdev(valori)
 ''', ([[2, 4, 4, 4, 5, 5, 7, 9]], 2.0), ([[3, 3]], 0.0))
 
-t("Converti in python: Raggruppa le parole di una lista per iniziale", '''
+t("Converti in Python: Raggruppa le parole di una lista per iniziale", '''
 def raggruppa_per_iniziale(parole: list[str]) -> dict[str, list[str]]:
     """Raggruppa le parole secondo la lettera iniziale."""
     gruppi: dict[str, list[str]] = {}
@@ -952,7 +952,7 @@ def togli_vuote(stringhe: list[str]) -> list[str]:
     return [s for s in stringhe if s.strip()]
 ''', ([["a", "", " ", "b"]], ["a", "b"]), ([[""]], []))
 
-t("Converti in python: Calcola il totale di un carrello dati prezzi e quantità", '''
+t("Traduci in Python: Calcola il totale di un carrello dati prezzi e quantità", '''
 def totale_carrello(prezzi: list[float], quantita: list[int]) -> float:
     """Somma prezzo per quantità di ogni articolo, arrotondando ai centesimi."""
     return round(sum(p * q for p, q in zip(prezzi, quantita)), 2)
@@ -965,7 +965,7 @@ def inverti_dizionario(d: dict[str, str]) -> dict[str, str]:
     return {v: k for k, v in d.items()}
 ''', ([{"a": "uno", "b": "due"}], {"uno": "a", "due": "b"}), ([{}], {}))
 
-t("Converti in python: Trova la chiave con il valore più alto in un dizionario", '''
+t("Python: Trova la chiave con il valore più alto in un dizionario", '''
 def chiave_massima(d: dict[str, float]) -> str:
     """Restituisce la chiave associata al valore massimo."""
     return max(d, key=d.get)
@@ -990,7 +990,7 @@ def frequenza_parole(testo: str) -> dict[str, int]:
     return conteggi
 ''', (["Il sole e il mare"], {"il": 2, "sole": 1, "e": 1, "mare": 1}), ([""], {}))
 
-t("Converti in python: Filtra un dizionario tenendo solo i valori maggiori di una soglia", '''
+t("Scrivi in Python: Filtra un dizionario tenendo solo i valori maggiori di una soglia", '''
 def filtra_dizionario(d: dict[str, float], soglia: float) -> dict[str, float]:
     """Tiene le voci con valore maggiore della soglia."""
     return {k: v for k, v in d.items() if v > soglia}
@@ -1002,7 +1002,7 @@ def chiavi_per_valore(d: dict[str, float]) -> list[str]:
     return sorted(d, key=d.get, reverse=True)
 ''', ([{"Roma": 3, "Milano": 5, "Napoli": 1}], ["Milano", "Roma", "Napoli"]), ([{}], []))
 
-t("Converti in python: Crea un dizionario da due liste di chiavi e valori", '''
+t("converti in python: crea un dizionario da due liste di chiavi e valori", '''
 def dizionario_da_liste(chiavi: list[str], valori: list) -> dict:
     """Accoppia chiavi e valori in un dizionario."""
     return dict(zip(chiavi, valori))
@@ -1014,20 +1014,20 @@ def leggi_o_default(d: dict, chiave: str, default: object) -> object:
     return d.get(chiave, default)
 ''', ([{"a": 1}, "a", 0], 1), ([{"a": 1}, "b", 0], 0))
 
-t("Converti in python: Somma tutti i valori numerici di un dizionario", '''
+t("Converti in codice Python: Somma tutti i valori numerici di un dizionario", '''
 def somma_valori(d: dict[str, float]) -> float:
     """Somma i valori del dizionario."""
     return sum(d.values())
 ''', ([{"a": 2, "b": 3.5}], 5.5), ([{}], 0))
 
-t("Converti in python: Calcola la media dei voti di ogni studente da un dizionario", '''
+t("Ho un dizionario studente → lista di voti: scrivi in Python la funzione che calcola la media di ognuno.", '''
 def medie_studenti(voti: dict[str, list[float]]) -> dict[str, float]:
     """Calcola la media dei voti per ogni studente."""
     return {nome: sum(v) / len(v) for nome, v in voti.items()}
 ''', ([{"Marta": [8, 6], "Paolo": [7]}], {"Marta": 7.0, "Paolo": 7.0}),
   ([{"Ugo": [5, 6, 10]}], {"Ugo": 7.0}))
 
-t("Converti in python: Conta gli articoli di un inventario con quantità pari a zero", '''
+t("In Python: Conta gli articoli di un inventario con quantità pari a zero", '''
 def articoli_esauriti(inventario: dict[str, int]) -> list[str]:
     """Elenca gli articoli con quantità zero."""
     return [nome for nome, q in inventario.items() if q == 0]
@@ -1049,7 +1049,7 @@ def togli_nulli(d: dict) -> dict:
     return {k: v for k, v in d.items() if v is not None}
 ''', ([{"a": 1, "b": None}], {"a": 1}), ([{"x": None}], {}))
 
-t("Converti in python: Traduci una lista di parole usando un dizionario", '''
+t("Converti in Python: Traduci una lista di parole usando un dizionario", '''
 def traduci(parole: list[str], vocabolario: dict[str, str]) -> list[str]:
     """Traduce ogni parola, lasciando invariate quelle sconosciute."""
     return [vocabolario.get(p, p) for p in parole]
@@ -1062,7 +1062,7 @@ def valore_magazzino(prezzi: dict[str, float], quantita: dict[str, int]) -> floa
     return sum(prezzi[k] * quantita[k] for k in prezzi if k in quantita)
 ''', ([{"tazza": 3.0, "piatto": 5.0}, {"tazza": 4, "piatto": 2}], 22.0), ([{"a": 1.0}, {}], 0))
 
-t("Converti in python: Trova le chiavi comuni a due dizionari", '''
+t("Traduci in Python: Trova le chiavi comuni a due dizionari", '''
 def chiavi_comuni(a: dict, b: dict) -> list:
     """Elenca in ordine alfabetico le chiavi presenti in entrambi."""
     return sorted(a.keys() & b.keys())
@@ -1077,7 +1077,7 @@ def tre_lettere_comuni(parola: str) -> list[str]:
     return [lettera for lettera, _ in Counter(parola).most_common(3)]
 ''', (["abracadabra"], ["a", "b", "r"]), (["aab"], ["a", "b"]))
 
-t("Converti in python: Aggiorna il prezzo di un prodotto in un listino", '''
+t("Python: Aggiorna il prezzo di un prodotto in un listino", '''
 def aggiorna_prezzo(listino: dict[str, float], prodotto: str, aumento_percentuale: float) -> dict[str, float]:
     """Restituisce un nuovo listino con il prezzo del prodotto aumentato."""
     nuovo = dict(listino)
@@ -1093,7 +1093,7 @@ def estrai_campo(righe: list[dict], campo: str) -> list:
 ''', ([[{"id": 1}, {"id": 2}, {"nome": "x"}], "id"], [1, 2]), ([[], "id"], []))
 
 # --- Dates (datetime) ----------------------------------------------------------------------
-t("Converti in python: Calcola i giorni tra due date", '''
+t("Scrivi in Python: Calcola i giorni tra due date", '''
 from datetime import date
 
 
@@ -1122,7 +1122,7 @@ def giorno_settimana(data: str) -> str:
     return giorni[date.fromisoformat(data).weekday()]
 ''', (["2024-12-25"], "mercoledì"), (["2000-01-01"], "sabato"))
 
-t("Converti in python: Aggiungi un certo numero di giorni a una data", '''
+t("converti in python: aggiungi un certo numero di giorni a una data", '''
 from datetime import date, timedelta
 
 
@@ -1131,7 +1131,7 @@ def aggiungi_giorni(data: str, giorni: int) -> str:
     return (date.fromisoformat(data) + timedelta(days=giorni)).isoformat()
 ''', (["2024-02-28", 1], "2024-02-29"), (["2023-12-31", 1], "2024-01-01"), (["2024-03-10", -10], "2024-02-29"))
 
-t("Converti in python: Converti una data dal formato GG/MM/AAAA al formato AAAA-MM-GG", '''
+t("Come passo in Python da una data GG/MM/AAAA al formato AAAA-MM-GG?", '''
 from datetime import datetime
 
 
@@ -1140,7 +1140,7 @@ def data_in_iso(data: str) -> str:
     return datetime.strptime(data, "%d/%m/%Y").date().isoformat()
 ''', (["25/12/2024"], "2024-12-25"), (["01/02/2003"], "2003-02-01"))
 
-t("Converti in python: Scrivi una data ISO nel formato italiano GG/MM/AAAA", '''
+t("Converti in codice Python: Scrivi una data ISO nel formato italiano GG/MM/AAAA", '''
 from datetime import date
 
 
@@ -1158,7 +1158,7 @@ def e_weekend(data: str) -> bool:
     return date.fromisoformat(data).weekday() >= 5
 ''', (["2024-06-15"], True), (["2024-06-17"], False))
 
-t("Converti in python: Calcola quanti giorni ha un mese di un certo anno", '''
+t("In Python: Calcola quanti giorni ha un mese di un certo anno", '''
 import calendar
 
 
@@ -1175,7 +1175,7 @@ def nome_mese(numero: int) -> str:
     return mesi[numero - 1]
 ''', ([1], "gennaio"), ([8], "agosto"), ([12], "dicembre"))
 
-t("Converti in python: Calcola i giorni mancanti a Natale da una data", '''
+t("Converti in Python: Calcola i giorni mancanti a Natale da una data", '''
 from datetime import date
 
 
@@ -1203,7 +1203,7 @@ def scadenza_fattura(emissione: str) -> str:
     return (date.fromisoformat(emissione) + timedelta(days=30)).isoformat()
 ''', (["2024-01-15"], "2024-02-14"), (["2024-12-10"], "2025-01-09"))
 
-t("Converti in python: Calcola i minuti trascorsi tra due orari dello stesso giorno", '''
+t("Traduci in Python: Calcola i minuti trascorsi tra due orari dello stesso giorno", '''
 from datetime import datetime
 
 
@@ -1223,7 +1223,7 @@ def trimestre(data: str) -> int:
     return (date.fromisoformat(data).month - 1) // 3 + 1
 ''', (["2024-02-10"], 1), (["2024-07-01"], 3), (["2024-12-31"], 4))
 
-t("Converti in python: Conta i giorni lavorativi tra due date escludendo sabato e domenica", '''
+t("Python: Conta i giorni lavorativi tra due date escludendo sabato e domenica", '''
 from datetime import date, timedelta
 
 
@@ -1245,7 +1245,7 @@ def fine_mese(data: str) -> str:
     return d.replace(day=calendar.monthrange(d.year, d.month)[1]).isoformat()
 ''', (["2024-02-10"], "2024-02-29"), (["2023-11-05"], "2023-11-30"))
 
-t("Converti in python: Dice se una data è precedente a un'altra", '''
+t("Scrivi in Python: Dice se una data è precedente a un'altra", '''
 from datetime import date
 
 
@@ -1254,7 +1254,7 @@ def e_precedente(prima: str, seconda: str) -> bool:
     return date.fromisoformat(prima) < date.fromisoformat(seconda)
 ''', (["2024-01-01", "2024-01-02"], True), (["2024-05-01", "2023-05-01"], False))
 
-t("Converti in python: Calcola il giorno dell'anno di una data", '''
+t("Quale giorno dell'anno è una certa data? Scrivilo in Python.", '''
 from datetime import date
 
 
@@ -1263,7 +1263,7 @@ def giorno_dell_anno(data: str) -> int:
     return date.fromisoformat(data).timetuple().tm_yday
 ''', (["2024-01-01"], 1), (["2024-03-01"], 61), (["2023-12-31"], 365))
 
-t("Converti in python: Ordina una lista di date dalla più recente alla più vecchia", '''
+t("converti in python: ordina una lista di date dalla più recente alla più vecchia", '''
 from datetime import date
 
 
@@ -1283,7 +1283,7 @@ def da_timestamp(secondi: int) -> str:
 ''', ([0], "1970-01-01 00:00"), ([86400], "1970-01-02 00:00"))
 
 # --- Algorithms and misc -------------------------------------------------------------------
-t("Converti in python: Calcola il resto da dare in monete da 2, 1, 0.50, 0.20, 0.10 euro", '''
+t("Converti in codice Python: Calcola il resto da dare in monete da 2, 1, 0.50, 0.20, 0.10 euro", '''
 def monete_resto(centesimi: int) -> dict[str, int]:
     """Scompone il resto in centesimi nel numero di monete per taglio."""
     risultato = {}
@@ -1307,7 +1307,7 @@ def parentesi_bilanciate(espressione: str) -> bool:
     return not pila
 ''', (["(a[b]{c})"], True), (["(]"], False), (["(("], False))
 
-t("Converti in python: Genera i primi n numeri della sequenza di Fibonacci", '''
+t("In Python: Genera i primi n numeri della sequenza di Fibonacci", '''
 def sequenza_fibonacci(n: int) -> list[int]:
     """Restituisce i primi n numeri di Fibonacci partendo da 0."""
     sequenza, a, b = [], 0, 1
@@ -1330,7 +1330,7 @@ def codifica_rle(testo: str) -> str:
     return risultato
 ''', (["aaabcc"], "a3b1c2"), ([""], ""), (["z"], "z1"))
 
-t("Converti in python: Calcola la sequenza di Collatz a partire da un numero", '''
+t("Converti in Python: Calcola la sequenza di Collatz a partire da un numero", '''
 def sequenza_collatz(n: int) -> list[int]:
     """Restituisce la sequenza di Collatz da n fino a 1."""
     sequenza = [n]
@@ -1364,7 +1364,7 @@ def fattori_primi(n: int) -> list[int]:
     return fattori
 ''', ([60], [2, 2, 3, 5]), ([13], [13]), ([1], []))
 
-t("Converti in python: Genera il triangolo di Tartaglia fino alla riga n", '''
+t("Traduci in Python: Genera il triangolo di Tartaglia fino alla riga n", '''
 import math
 
 
@@ -1379,7 +1379,7 @@ def punteggio_parola(parola: str) -> int:
     return sum(ord(c) - 96 for c in parola.lower() if c.isalpha())
 ''', (["abc"], 6), (["Zz"], 52), ([""], 0))
 
-t("Converti in python: Trova la sottosequenza contigua con somma massima", '''
+t("Python: Trova la sottosequenza contigua con somma massima", '''
 def somma_massima_contigua(numeri: list[int]) -> int:
     """Calcola la somma massima di un tratto contiguo (algoritmo di Kadane)."""
     migliore = corrente = numeri[0]
@@ -1389,13 +1389,13 @@ def somma_massima_contigua(numeri: list[int]) -> int:
     return migliore
 ''', ([[-2, 1, -3, 4, -1, 2, 1, -5, 4]], 6), ([[-3, -1]], -1))
 
-t("Converti in python: Calcola la distanza di Hamming tra due stringhe della stessa lunghezza", '''
+t("Mi serve in Python la distanza di Hamming tra due stringhe lunghe uguali.", '''
 def distanza_hamming(a: str, b: str) -> int:
     """Conta le posizioni in cui a e b differiscono."""
     return sum(x != y for x, y in zip(a, b))
 ''', (["karolin", "kathrin"], 3), (["abc", "abc"], 0))
 
-t("Converti in python: Calcola il voto finale in lettere da un punteggio da 0 a 100", '''
+t("Scrivi in Python: Calcola il voto finale in lettere da un punteggio da 0 a 100", '''
 def giudizio(punteggio: int) -> str:
     """Traduce il punteggio in un giudizio scolastico."""
     if punteggio >= 90:
@@ -1413,7 +1413,7 @@ def spese_spedizione(totale_ordine: float) -> float:
     return 0.0 if totale_ordine >= 50 else 4.9
 ''', ([49.99], 4.9), ([50], 0.0), ([120], 0.0))
 
-t("Converti in python: Calcola lo stipendio netto applicando un'aliquota fissa", '''
+t("converti in python: calcola lo stipendio netto applicando un'aliquota fissa", '''
 def stipendio_netto(lordo: float, aliquota: float) -> float:
     """Sottrae al lordo l'imposta con aliquota percentuale, arrotondando ai centesimi."""
     return round(lordo * (1 - aliquota / 100), 2)
@@ -1426,7 +1426,7 @@ def cifra_controllo_ean(codice: str) -> int:
     return (10 - somma % 10) % 10
 ''', (["400638133393"], 1), (["800123456789"], 7))
 
-t("Converti in python: Restituisci la stagione di un mese", '''
+t("Converti in codice Python: Restituisci la stagione di un mese", '''
 def stagione(mese: int) -> str:
     """Restituisce la stagione meteorologica del mese da 1 a 12."""
     if mese in (12, 1, 2):
@@ -1444,7 +1444,7 @@ def consumo_medio(litri: float, km: float) -> float:
     return round(litri / km * 100, 1)
 ''', ([30, 500], 6.0), ([45, 600], 7.5))
 
-t("Converti in python: Dividi una spesa tra amici arrotondando ai centesimi", '''
+t("In Python: Dividi una spesa tra amici arrotondando ai centesimi", '''
 def quota_a_testa(totale: float, persone: int) -> float:
     """Divide il totale in parti uguali arrotondate ai centesimi."""
     return round(totale / persone, 2)
