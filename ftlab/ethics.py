@@ -64,11 +64,19 @@ def similarity(a: str, b: str) -> float:
 
 # ----------------------------------------------------------------------------- representativeness
 COURTESY = re.compile(r"\b(Lei|Le|La|Suo|Sua|Suoi|Sue)\b")  # capitalised courtesy forms
-TU = re.compile(r"\b(ti|tuo|tua|tuoi|tue|puoi|vuoi|hai|sei|potresti|vorresti|te)\b", re.IGNORECASE)
+# Formal address written in lower case: "le invieremo", "la contatterà", "sua", "ci scriva",
+# "può scegliere", "riceverà", "rimborsarle". A heuristic: good on customer-service replies.
+LEI = re.compile(
+    r"\b(l[ae]\s+\w+(iamo|emo|erà|irà|arà)|lei|suo|sua|suoi|sue|\w+[aei]rl[ae]"
+    r"|ci\s+(scriva|invii|contatti|mandi|chiami|risponda|confermi|indichi)"
+    r"|può|potrà|riceverà|vedrà|troverà|preferisce|desidera|vuole|scelga|richieda|attivi)\b", re.IGNORECASE)
+TU = re.compile(r"\b(ti|tuo|tua|tuoi|tue|puoi|vuoi|hai|potrai|riceverai|scrivici|contattaci|inviaci)\b", re.IGNORECASE)
 
 
 def _uses_lei(text: str) -> bool:
-    """A capitalised Lei/Le/Suo… that does not start a sentence (where any word is capitalised)."""
+    """Lower-case formal markers, or a capitalised Lei/Le/Suo… that does not start a sentence."""
+    if LEI.search(text):
+        return True
     for m in COURTESY.finditer(text):
         before = text[:m.start()].rstrip()
         if before and before[-1] not in ".!?:\n":
@@ -77,9 +85,9 @@ def _uses_lei(text: str) -> bool:
 
 
 def register(text: str) -> str:
-    """"Lei", "tu", "misto" or "n/d": how the text addresses the customer."""
+    """"Lei", "tu", "misto" or "neutro" (no form of address found): how the text addresses the reader."""
     lei, tu = _uses_lei(text or ""), bool(TU.search(text or ""))
-    return {(True, False): "Lei", (False, True): "tu", (True, True): "misto"}.get((lei, tu), "n/d")
+    return {(True, False): "Lei", (False, True): "tu", (True, True): "misto"}.get((lei, tu), "neutro")
 
 
 GENDERED = {"F": ("signora", "cara", "gentilissima", "benvenuta", "sua moglie", "la cliente"),

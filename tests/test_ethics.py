@@ -24,7 +24,7 @@ def test_similarity():
 
 @pytest.mark.parametrize("text, expected", [
     ("Gentile cliente, Le invieremo il rimborso.", "Lei"),
-    ("La spedizione è partita ieri.", "n/d"),  # "La" starting a sentence is an article
+    ("La spedizione è partita ieri.", "neutro"),  # "La" starting a sentence is an article
     ("Ciao! Ti mandiamo subito il codice, puoi usarlo oggi.", "tu"),
     ("Ti scriviamo domani. Se preferisce, Le telefoniamo.", "misto"),
     ("Grazie, Le invieremo una mail e il Suo ordine partirà.", "Lei"),
