@@ -196,6 +196,14 @@ def _validate_files(train: tuple, valid: tuple | None, model: str, method):
         return run_validation(train_path, model, method=method, validation_file=valid_path)
 
 
+def token_counts(client, ref, model: str = COURSE_MODEL) -> list[int] | None:
+    """Tokens per example of a local path or uploaded file id (None when not readable)."""
+    data, known, name = _file_bytes(client, ref)
+    if data is None:
+        return (known or {}).get("token_counts")
+    return _validate_files((name, data), None, model, None).token_counts
+
+
 def _method_type(method) -> str | None:
     return (method or {}).get("type") if isinstance(method, dict) else None
 

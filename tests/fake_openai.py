@@ -35,6 +35,8 @@ class FakeOpenAI:
 
     def __init__(self):
         self.requests: list[tuple[str, str]] = []
+        self.models = ["gpt-4.1-nano-2025-04-14", "gpt-4o-mini-2024-07-18", "dall-e-3",
+                       "ft:gpt-4.1-nano-2025-04-14:org::abc", "ft:gpt-4.1-nano-2025-04-14:org::abc:ckpt-step-8"]
         self.files: dict[str, dict] = {}
         self.contents: dict[str, bytes] = {}
         self.jobs: dict[str, dict] = {}
@@ -44,6 +46,13 @@ class FakeOpenAI:
             api_key="sk-test", base_url="https://api.openai.com/v1", max_retries=0,
             http_client=openai.DefaultHttpxClient(transport=httpx.MockTransport(self.handle)))
 
+    def add_file(self, file_id, filename="train.jsonl", content=None, purpose="fine-tune"):
+        self.files[file_id] = {"id": file_id, "object": "file", "bytes": len(content or b""),
+                               "created_at": 1_700_000_000, "filename": filename, "purpose": purpose,
+                               "status": "processed"}
+        if content is not None:
+            self.contents[file_id] = content
+
     def posted(self, path_start: str) -> list:
         return [p for m, p in self.requests if m == "POST" and p.startswith(path_start)]
 
@@ -52,6 +61,12 @@ class FakeOpenAI:
         self.requests.append((request.method, path))
         query = {k: v[0] for k, v in parse_qs(request.url.query.decode()).items()}
         parts = path.strip("/").split("/")
+        if parts == ["models"]:
+            return httpx.Response(200, json={"object": "list", "data": [
+                {"id": m, "object": "model", "created": 1, "owned_by": "system"} for m in self.models]})
+        if parts == ["files"] and request.method == "GET":
+            data = [f for f in self.files.values() if f["purpose"] == query.get("purpose", f["purpose"])]
+            return httpx.Response(200, json={"object": "list", "data": data, "has_more": False})
         if parts[0] == "files" and len(parts) >= 2:
             if parts[1] not in self.files:
                 return self.error(404, f"No such File object: {parts[1]}")

@@ -12,6 +12,8 @@ import importlib
 _EXPORTS = {
     "ExampleEditor": "ftlab.widgets.editor",
     "ReportViewer": "ftlab.widgets.report",
+    "JobForm": "ftlab.widgets.job_form",
+    "JobMonitor": "ftlab.widgets.monitor",
 }
 
 __all__ = sorted(_EXPORTS)
