@@ -19,6 +19,7 @@ from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.dont_write_bytecode = True  # importing the sources must not litter data/ with __pycache__
 sys.path.insert(0, str(HERE / "sources"))
 
 import assistenza_clienti  # noqa: E402

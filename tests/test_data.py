@@ -202,6 +202,12 @@ def test_service_style_is_consistent():
         assert answer.endswith("il servizio clienti di Bottega Domestica")
 
 
+def test_service_scenarios_are_not_repeated():
+    requests = [ex["messages"][1]["content"] for ex in SERVICE]
+    replies = [ex["messages"][-1]["content"].split(", ", 1)[1] for ex in SERVICE]  # minus the name
+    assert len(set(requests)) == len(requests) and len(set(replies)) == len(replies)
+
+
 # --- legacy -----------------------------------------------------------------------------------
 
 def test_legacy_file_has_the_course_examples_and_markers():
