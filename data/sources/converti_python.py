@@ -146,7 +146,7 @@ def potenza(base: float, esponente: int) -> float:
     return base ** esponente
 ''', ([2, 10], 1024), ([5, 0], 1), ([3, 3], 27))
 
-t("Converti in python: Dice se un anno è bisestile", '''
+t("Converti in python: Stabilisci se un anno è bisestile", '''
 def e_bisestile(anno: int) -> bool:
     """Dice se l'anno è bisestile nel calendario gregoriano."""
     return anno % 4 == 0 and (anno % 100 != 0 or anno % 400 == 0)
@@ -299,7 +299,7 @@ def km_a_miglia(km: float) -> float:
     return round(km * 0.621371, 2)
 ''', ([10], 6.21), ([0], 0.0), ([42.195], 26.22))
 
-t("Converti in python: Dice se un numero è un quadrato perfetto", '''
+t("Converti in python: Stabilisci se un numero è un quadrato perfetto", '''
 import math
 
 
@@ -320,7 +320,7 @@ def tabellina(n: int) -> list[int]:
     return [n * i for i in range(1, 11)]
 ''', ([3], [3, 6, 9, 12, 15, 18, 21, 24, 27, 30]), ([0], [0] * 10))
 
-t("converti in python: dice se un numero è divisibile sia per 3 sia per 5", '''
+t("converti in python: stabilisci se un numero è divisibile sia per 3 sia per 5", '''
 def divisibile_per_tre_e_cinque(n: int) -> bool:
     """Dice se n è divisibile per 3 e per 5."""
     return n % 15 == 0
@@ -499,7 +499,7 @@ def solo_cifre(testo: str) -> bool:
     return testo.isdigit()
 ''', (["12345"], True), (["12a"], False), ([""], False))
 
-t("Traduci in Python: Conta le frasi in un testo che terminano con un punto", '''
+t("Traduci in Python: Conta le frasi di un testo contando punti, punti esclamativi e interrogativi", '''
 def conta_frasi(testo: str) -> int:
     """Conta i punti, punti esclamativi e interrogativi del testo."""
     return sum(testo.count(segno) for segno in ".!?")
@@ -547,7 +547,7 @@ def titolo_centrato(titolo: str, larghezza: int) -> str:
     return titolo.center(larghezza, "-")
 ''', (["menu", 8], "--menu--"), (["ok", 2], "ok"))
 
-t("Converti in python: Dice se una frase contiene tutte le vocali", '''
+t("Converti in python: Stabilisci se una frase contiene tutte le vocali", '''
 def ha_tutte_le_vocali(frase: str) -> bool:
     """Dice se compaiono tutte e cinque le vocali."""
     return set("aeiou") <= set(frase.lower())
@@ -670,7 +670,7 @@ def checksum_semplice(testo: str) -> int:
     return sum(ord(c) for c in testo) % 256
 ''', (["A"], 65), (["AB"], 131), ([""], 0))
 
-t("Converti in codice Python: Dice se una targa automobilistica italiana ha il formato AA123BB", '''
+t("Converti in codice Python: Stabilisci se una targa automobilistica italiana ha il formato AA123BB", '''
 import re
 
 
@@ -1027,7 +1027,7 @@ def medie_studenti(voti: dict[str, list[float]]) -> dict[str, float]:
 ''', ([{"Marta": [8, 6], "Paolo": [7]}], {"Marta": 7.0, "Paolo": 7.0}),
   ([{"Ugo": [5, 6, 10]}], {"Ugo": 7.0}))
 
-t("In Python: Conta gli articoli di un inventario con quantità pari a zero", '''
+t("In Python: Elenca gli articoli di un inventario con quantità pari a zero", '''
 def articoli_esauriti(inventario: dict[str, int]) -> list[str]:
     """Elenca gli articoli con quantità zero."""
     return [nome for nome, q in inventario.items() if q == 0]
@@ -1149,7 +1149,7 @@ def data_all_italiana(data: str) -> str:
     return date.fromisoformat(data).strftime("%d/%m/%Y")
 ''', (["2024-12-25"], "25/12/2024"), (["2003-02-01"], "01/02/2003"))
 
-t("Converti in python: Dice se una data cade nel fine settimana", '''
+t("Converti in python: Stabilisci se una data cade nel fine settimana", '''
 from datetime import date
 
 
@@ -1245,7 +1245,7 @@ def fine_mese(data: str) -> str:
     return d.replace(day=calendar.monthrange(d.year, d.month)[1]).isoformat()
 ''', (["2024-02-10"], "2024-02-29"), (["2023-11-05"], "2023-11-30"))
 
-t("Scrivi in Python: Dice se una data è precedente a un'altra", '''
+t("Scrivi in Python: Stabilisci se una data è precedente a un'altra", '''
 from datetime import date
 
 
@@ -1283,7 +1283,7 @@ def da_timestamp(secondi: int) -> str:
 ''', ([0], "1970-01-01 00:00"), ([86400], "1970-01-02 00:00"))
 
 # --- Algorithms and misc -------------------------------------------------------------------
-t("Converti in codice Python: Calcola il resto da dare in monete da 2, 1, 0.50, 0.20, 0.10 euro", '''
+t("Converti in codice Python: Scomponi un resto in centesimi in monete da 200, 100, 50, 20 e 10 centesimi", '''
 def monete_resto(centesimi: int) -> dict[str, int]:
     """Scompone il resto in centesimi nel numero di monete per taglio."""
     risultato = {}
@@ -1379,7 +1379,7 @@ def punteggio_parola(parola: str) -> int:
     return sum(ord(c) - 96 for c in parola.lower() if c.isalpha())
 ''', (["abc"], 6), (["Zz"], 52), ([""], 0))
 
-t("Python: Trova la sottosequenza contigua con somma massima", '''
+t("Python: Calcola la somma massima di una sottosequenza contigua di numeri", '''
 def somma_massima_contigua(numeri: list[int]) -> int:
     """Calcola la somma massima di un tratto contiguo (algoritmo di Kadane)."""
     migliore = corrente = numeri[0]
@@ -1395,7 +1395,7 @@ def distanza_hamming(a: str, b: str) -> int:
     return sum(x != y for x, y in zip(a, b))
 ''', (["karolin", "kathrin"], 3), (["abc", "abc"], 0))
 
-t("Scrivi in Python: Calcola il voto finale in lettere da un punteggio da 0 a 100", '''
+t("Scrivi in Python: Traduci un punteggio da 0 a 100 in un giudizio: ottimo, buono, sufficiente o insufficiente", '''
 def giudizio(punteggio: int) -> str:
     """Traduce il punteggio in un giudizio scolastico."""
     if punteggio >= 90:
@@ -1407,7 +1407,7 @@ def giudizio(punteggio: int) -> str:
     return "insufficiente"
 ''', ([95], "ottimo"), ([80], "buono"), ([60], "sufficiente"), ([10], "insufficiente"))
 
-t("Converti in python: Calcola le spese di spedizione, gratuite sopra i 50 euro", '''
+t("Converti in python: Calcola le spese di spedizione: 4,90 euro, gratuite da 50 euro in su", '''
 def spese_spedizione(totale_ordine: float) -> float:
     """Restituisce 4.90 euro di spedizione, o 0 per ordini da 50 euro in su."""
     return 0.0 if totale_ordine >= 50 else 4.9
