@@ -19,6 +19,145 @@ def _cmd_serve(args) -> int:
     return control.cli_serve(args)
 
 
+# -- files / jobs / models: thin wrappers over ftlab.jobs, all through ftlab.connect() -------------
+
+def _client():
+    from ftlab.backend import backend_name, connect
+    client = connect(quiet=True)
+    print(f"backend: {backend_name(client)}", file=sys.stderr)
+    return client
+
+
+def _guarded(handler):
+    """Run a handler; bad input and server refusals become one clear line and exit code 1."""
+    def run(args) -> int:
+        import openai
+
+        from ftlab.jobs import JobError
+        try:
+            return handler(_client(), args) or 0
+        except (JobError, openai.APIError) as err:
+            print(f"ftlab: {err}", file=sys.stderr)
+            return 1
+    return run
+
+
+def _auto_or(kind):
+    def parse(value: str):
+        return "auto" if value == "auto" else kind(value)
+    return parse
+
+
+@_guarded
+def _cmd_files_upload(client, args):
+    from ftlab import jobs
+    f = jobs.upload(client, args.file, purpose=args.purpose, wait=not args.no_wait,
+                    validate=not args.no_validate)
+    print(f"{f.id}\t{f.status}\t{f.filename}")
+
+
+@_guarded
+def _cmd_files_list(client, args):
+    for f in client.files.list(**({"purpose": args.purpose} if args.purpose else {})):
+        print(f"{f.id}\t{f.purpose}\t{f.status}\t{f.bytes}\t{f.filename}")
+
+
+@_guarded
+def _cmd_jobs_create(client, args):
+    from ftlab import jobs
+    hp = {k: v for k, v in (("n_epochs", args.n_epochs), ("batch_size", args.batch_size),
+                            ("learning_rate_multiplier", args.learning_rate_multiplier)) if v is not None}
+    method = {"type": "supervised", "supervised": {"hyperparameters": hp}} if hp else None
+    job = jobs.create_job(client, model=args.model, training_file=args.training_file,
+                          validation_file=args.validation_file, method=method, suffix=args.suffix,
+                          seed=args.seed, confirm=args.confirm_costs)
+    print(f"{job.id}\t{job.status}")
+    if args.follow:
+        return 0 if jobs.follow(client, job.id).status == "succeeded" else 1
+
+
+@_guarded
+def _cmd_jobs_list(client, args):
+    from ftlab import jobs
+    frame = jobs.jobs_frame(client, limit=args.limit)
+    columns = ["id", "status", "model", "fine_tuned_model", "trained_tokens", "created_at"]
+    print(frame[columns].to_string(index=False) if not frame.empty else "-")
+
+
+@_guarded
+def _cmd_jobs_follow(client, args):
+    from ftlab import jobs
+    return 0 if jobs.follow(client, args.job_id).status == "succeeded" else 1
+
+
+@_guarded
+def _cmd_jobs_events(client, args):
+    from ftlab import jobs
+    jobs.retrieve(client, args.job_id)  # a clear message for unknown ids
+    events = list(client.fine_tuning.jobs.list_events(args.job_id, limit=args.limit).data)
+    for event in reversed(events):  # the API lists newest first
+        print(jobs.format_event(event))
+
+
+def _job_action(name):
+    @_guarded
+    def handler(client, args):
+        from ftlab import jobs
+        job = getattr(jobs, name)(client, args.job_id)
+        print(f"{job.id}\t{job.status}")
+    return handler
+
+
+@_guarded
+def _cmd_models_list(client, args):
+    for model in client.models.list():
+        print(f"{model.id}\t{model.owned_by}")
+
+
+def _add_job_commands(sub) -> None:
+    files = sub.add_parser("files", help="upload and list files").add_subparsers(dest="action",
+                                                                                 required=True)
+    p = files.add_parser("upload", help="upload FILE (validated first for fine-tune)")
+    p.add_argument("file")
+    p.add_argument("--purpose", default="fine-tune")
+    p.add_argument("--no-wait", action="store_true", help="do not wait for processing")
+    p.add_argument("--no-validate", action="store_true", help="send without local validation")
+    p.set_defaults(func=_cmd_files_upload)
+    p = files.add_parser("list", help="list uploaded files")
+    p.add_argument("--purpose", default=None)
+    p.set_defaults(func=_cmd_files_list)
+
+    jobs = sub.add_parser("jobs", help="fine-tuning jobs").add_subparsers(dest="action", required=True)
+    p = jobs.add_parser("create", help="validate, estimate and create a job")
+    p.add_argument("--model", required=True)
+    p.add_argument("--training-file", required=True, help="file id or local JSONL path")
+    p.add_argument("--validation-file", default=None)
+    p.add_argument("--n-epochs", type=_auto_or(int), default=None)
+    p.add_argument("--batch-size", type=_auto_or(int), default=None)
+    p.add_argument("--learning-rate-multiplier", type=_auto_or(float), default=None)
+    p.add_argument("--suffix", default=None)
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--confirm-costs", action="store_true", help="allow a paid job")
+    p.add_argument("--follow", action="store_true", help="follow the job until it ends")
+    p.set_defaults(func=_cmd_jobs_create)
+    p = jobs.add_parser("list", help="list jobs")
+    p.add_argument("--limit", type=int, default=20)
+    p.set_defaults(func=_cmd_jobs_list)
+    for name, func, text in (("follow", _cmd_jobs_follow, "print events until the job ends"),
+                             ("events", _cmd_jobs_events, "print a job's events, oldest first"),
+                             ("cancel", _job_action("cancel"), "cancel a job"),
+                             ("pause", _job_action("pause"), "pause a running job"),
+                             ("resume", _job_action("resume"), "resume a paused job")):
+        p = jobs.add_parser(name, help=text)
+        p.add_argument("job_id")
+        if name == "events":
+            p.add_argument("--limit", type=int, default=100)
+        p.set_defaults(func=func)
+
+    models = sub.add_parser("models", help="models").add_subparsers(dest="action", required=True)
+    models.add_parser("list", help="list models").set_defaults(func=_cmd_models_list)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ftlab", description="ftlab: fine-tuning course tools")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -36,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", default=None)
     p.set_defaults(func=_cmd_serve)
 
+    _add_job_commands(sub)
     return parser
 
 

@@ -443,9 +443,7 @@ def jobs_frame(client, *, limit: int = 100):
         rows.append({
             "id": job.id, "status": job.status, "model": job.model,
             "fine_tuned_model": job.fine_tuned_model,
-            "created_at": pd.to_datetime(job.created_at, unit="s", utc=True),
-            "finished_at": pd.to_datetime(job.finished_at, unit="s", utc=True)
-            if job.finished_at else pd.NaT,
+            "created_at": job.created_at, "finished_at": job.finished_at,
             "trained_tokens": job.trained_tokens,
             "n_epochs": _hp(job, "n_epochs"), "batch_size": _hp(job, "batch_size"),
             "learning_rate_multiplier": _hp(job, "learning_rate_multiplier"),
@@ -457,6 +455,8 @@ def jobs_frame(client, *, limit: int = 100):
             break
     frame = pd.DataFrame(rows)
     if not frame.empty:
+        for column in ("created_at", "finished_at"):
+            frame[column] = pd.to_datetime(frame[column].astype("float"), unit="s", utc=True)
         frame["duration_s"] = (frame["finished_at"] - frame["created_at"]).dt.total_seconds()
     return frame
 

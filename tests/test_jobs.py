@@ -229,3 +229,10 @@ def test_jobs_frame(fake):
     assert list(frame["id"]) == ["ftjob-2", "ftjob-1"]
     assert frame.loc[1, "duration_s"] == 90 and frame.loc[1, "n_epochs"] == 3
     assert frame.loc[0, "error"] == "invalid_training_file" and pd.isna(frame.loc[1, "error"])
+
+
+def test_jobs_frame_of_running_jobs_only(fake):
+    fake.jobs["ftjob-1"] = job_json("ftjob-1", "running")
+    frame = jobs.jobs_frame(fake.client)
+    assert pd.isna(frame.loc[0, "finished_at"]) and pd.isna(frame.loc[0, "duration_s"])
+    assert jobs.jobs_frame(FakeOpenAI().client).empty
