@@ -12,6 +12,7 @@ import os
 import re
 import tempfile
 import unicodedata
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -233,9 +234,14 @@ def example_text(example: Any) -> str:
     return "\n".join(parts)
 
 
+def exact_key(text: str) -> str:
+    """What "exact duplicate" compares: the text up to case and spacing (cheap, C-speed)."""
+    return " ".join(text.casefold().split())
+
+
 def text_hash(text: str) -> int:
-    """A stable 64-bit hash of normalized text (exact-duplicate detection)."""
-    digest = hashlib.blake2b(normalize_text(text).encode("utf-8"), digest_size=8).digest()
+    """A stable 64-bit hash of ``exact_key(text)`` (exact-duplicate detection)."""
+    digest = hashlib.blake2b(exact_key(text).encode("utf-8"), digest_size=8).digest()
     return int.from_bytes(digest, "little")
 
 
@@ -253,36 +259,40 @@ def jaccard(a: set, b: set) -> float:
 
 # MinHash + LSH: near-duplicate candidates without comparing every pair. 16 bands of 4 rows
 # find pairs with Jaccard 0.9 with probability > 0.99; each candidate is then checked exactly.
+# Hashes are 32-bit and the prime is below 2**32, so (a*h + b) fits in uint64 (numpy, vectorized).
 _BANDS, _ROWS = 16, 4
-_PRIME = (1 << 61) - 1
+_PRIME = 4_294_967_291
 
 
-def _minhash_params(seed: int = 1) -> list[tuple[int, int]]:
-    import random
-    rng = random.Random(seed)  # fixed seed: the same text always gets the same signature
-    return [(rng.randrange(1, _PRIME), rng.randrange(_PRIME)) for _ in range(_BANDS * _ROWS)]
+def _minhash_signatures(sets: list[set[str]]):
+    """A (len(sets), 64) array of MinHash values, computed for all sets at once."""
+    import numpy as np
 
-
-_PARAMS = _minhash_params()
-
-
-def _minhash(sh: set[str]) -> list[int]:
-    hashes = [int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest(), "little")
-              for s in sh] or [0]
-    return [min((a * h + b) % _PRIME for h in hashes) for a, b in _PARAMS]
+    rng = np.random.default_rng(1)  # fixed: the same text always gets the same signature
+    a = rng.integers(1, _PRIME, _BANDS * _ROWS, dtype=np.uint64)
+    b = rng.integers(0, _PRIME, _BANDS * _ROWS, dtype=np.uint64)
+    sizes = np.array([max(1, len(s)) for s in sets])
+    flat = np.fromiter((zlib.crc32(x.encode()) for s in sets for x in (s or [""])),
+                       dtype=np.uint64, count=int(sizes.sum()))
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    sig = np.empty((len(sets), len(a)), dtype=np.uint64)
+    for k in range(len(a)):  # one permutation at a time keeps memory at two flat arrays
+        sig[:, k] = np.minimum.reduceat((a[k] * flat + b[k]) % _PRIME, starts)
+    return sig
 
 
 def near_duplicate_pairs(texts: list[str], threshold: float = 0.9) -> list[tuple[int, int, float]]:
     """Pairs (i, j, jaccard) of texts whose word-3-gram Jaccard similarity is >= threshold."""
     sets = [shingles(t) for t in texts]
+    if not sets:
+        return []
+    sig = _minhash_signatures(sets)
     buckets: dict[tuple, list[int]] = {}
     for i, sh in enumerate(sets):
-        if not sh:
-            continue
-        sig = _minhash(sh)
-        for band in range(_BANDS):
-            key = (band, *sig[band * _ROWS:(band + 1) * _ROWS])
-            buckets.setdefault(key, []).append(i)
+        if sh:
+            row = sig[i].tolist()
+            for band in range(_BANDS):
+                buckets.setdefault((band, *row[band * _ROWS:(band + 1) * _ROWS]), []).append(i)
     candidates = {(a, b) for ids in buckets.values() if len(ids) > 1
                   for x, a in enumerate(ids) for b in ids[x + 1:]}
     pairs = []
@@ -296,7 +306,7 @@ def near_duplicate_pairs(texts: list[str], threshold: float = 0.9) -> list[tuple
 def find_duplicates(examples: list, *, near: bool = True, threshold: float = 0.9):
     """Duplicate pairs as a DataFrame with columns ``i, j, kind ("exact"|"near"), similarity``.
 
-    "exact" means equal normalized text; "near" means word-3-gram Jaccard >= ``threshold``
+    "exact" means equal text up to case and spacing; "near" means word-3-gram Jaccard >= ``threshold``
     (found with MinHash/LSH, then checked exactly).
     """
     import pandas as pd

@@ -173,7 +173,7 @@ META = {"class_imbalance": (meta(UNBALANCED), meta(BALANCED))}
 # Codes without a small file: they need tens of MB (see the README).
 NO_FILE = {
     "line_too_long": "serve una riga di oltre 16 MB: tests/test_validation.py la crea (50 MB) in una cartella temporanea",
-    "near_duplicates_skipped": "compare solo su file oltre 20 MB",
+    "near_duplicates_skipped": "compare solo su file oltre 10 MB",
     "too_many_tokens": "serve un esempio di oltre 65.536 token (circa 300 KB): lo crea tests/test_validation.py",
     "validation_leakage": "riguarda due file: vedi validation_leakage.jsonl e validation_leakage_validazione.jsonl",
 }
