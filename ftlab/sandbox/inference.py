@@ -1,0 +1,211 @@
+"""Chat completions on the stand-in model, its fine-tuned adapters and their checkpoints.
+
+One base model stays in memory; LoRA adapters are loaded on demand into the same peft model (a
+small LRU cache) and switched per request, the base answering with the adapter disabled.
+Generation is a plain KV-cached loop, so every OpenAI parameter maps onto a few readable lines:
+``temperature`` (0 = greedy), ``top_p`` (nucleus), ``max_tokens`` (→ ``finish_reason="length"``),
+``n`` (rows of one batch), ``stop`` strings (cut before them, ``"stop"``), ``seed`` (a private
+``torch.Generator``: same seed, same answer).
+"""
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, NamedTuple
+
+import torch
+
+from ftlab.sandbox import models
+
+DEFAULT_MAX_TOKENS = 512   # OpenAI's default is "up to the context"; a 135M model rambles, so cap it
+MAX_ADAPTERS = 8           # adapters kept loaded at once (each is a few MB)
+
+
+@dataclass
+class Choice:
+    text: str
+    finish_reason: str        # "stop" | "length"
+    completion_tokens: int
+
+
+class ChatResult(NamedTuple):
+    choices: list[Choice]
+    prompt_tokens: int
+
+
+@dataclass
+class StreamResult:
+    text: str
+    finish_reason: str
+    completion_tokens: int
+    prompt_tokens: int
+
+
+class Stream:
+    """Iterate for text deltas; afterwards ``.result`` holds finish_reason and token counts."""
+
+    def __init__(self, deltas: Iterator[str]):
+        self._deltas, self.result = deltas, None
+
+    def __iter__(self):
+        self.result = yield from self._deltas
+
+
+def _sample(logits: torch.Tensor, temperature: float, top_p: float, gen: torch.Generator) -> torch.Tensor:
+    """Next token per row: argmax at temperature 0, else nucleus sampling with ``gen``."""
+    if temperature <= 0:
+        return logits.argmax(-1)
+    probs = torch.softmax(logits.float() / temperature, dim=-1)
+    if top_p < 1.0:
+        sorted_p, order = probs.sort(dim=-1, descending=True)
+        outside = sorted_p.cumsum(-1) - sorted_p >= top_p   # keep the smallest set reaching top_p
+        sorted_p[outside] = 0.0
+        probs = torch.zeros_like(probs).scatter(-1, order, sorted_p)
+    return torch.multinomial(probs, 1, generator=gen).squeeze(-1)
+
+
+def _first_stop(text: str, stop: list[str]) -> int:
+    """Index of the earliest stop string in ``text``, or -1."""
+    hits = [i for i in (text.find(s) for s in stop if s) if i >= 0]
+    return min(hits) if hits else -1
+
+
+class Engine:
+    """Holds the base model and its adapters; ``chat`` and ``stream`` answer chat requests."""
+
+    def __init__(self, base_dir=None, device: str | None = None):
+        if base_dir is None:
+            self.model, self.tokenizer = models.load_base(device)
+        else:
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+            self.tokenizer = AutoTokenizer.from_pretrained(base_dir)
+            self.model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
+            self.model.to(device or models.device()).eval()
+        self.device = next(self.model.parameters()).device
+        self.eos_ids = {i for i in (self.tokenizer.eos_token_id, self.model.generation_config.eos_token_id)
+                        if isinstance(i, int)}
+        self.context = getattr(self.model.config, "max_position_embeddings", 8192)
+        self._adapters: OrderedDict[str, str] = OrderedDict()   # key → peft adapter name
+        self._lock = threading.RLock()
+
+    # -- adapters
+    def _use(self, adapter_dir):
+        """Make ``adapter_dir`` (None = base) the active weights; returns a context to run under."""
+        from peft import PeftModel
+
+        if adapter_dir is None:
+            return self.model.disable_adapter() if isinstance(self.model, PeftModel) else nullcontext()
+        path = Path(adapter_dir).resolve()
+        weights = path / "adapter_model.safetensors"
+        key = f"{path}@{weights.stat().st_mtime_ns if weights.exists() else 0}"
+        name = self._adapters.get(key)
+        if name is None:
+            name = f"a{abs(hash(key)) % 10**12}"
+            if isinstance(self.model, PeftModel):
+                self.model.load_adapter(str(path), adapter_name=name)
+            else:
+                self.model = PeftModel.from_pretrained(self.model, str(path), adapter_name=name)
+            self._adapters[key] = name
+        self._adapters.move_to_end(key)
+        self.model.set_adapter(name)
+        while len(self._adapters) > MAX_ADAPTERS:
+            self.model.delete_adapter(self._adapters.popitem(last=False)[1])
+        self.model.eval()
+        return nullcontext()
+
+    # -- generation
+    def prompt_ids(self, messages: list[dict]) -> list[int]:
+        text = self.tokenizer.apply_chat_template(
+            [{"role": m["role"], "content": m.get("content") or ""} for m in messages],
+            tokenize=False, add_generation_prompt=True)
+        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    @torch.inference_mode()
+    def _steps(self, prompt: list[int], n: int, temperature: float, top_p: float, max_tokens: int,
+               seed: int | None) -> Iterator[list[int]]:
+        """Yield the new token of each of the ``n`` rows after every decoding step (KV cache)."""
+        from transformers import DynamicCache
+
+        gen = torch.Generator().manual_seed(seed if seed is not None else int.from_bytes(os.urandom(4), "little"))
+        ids = torch.tensor([prompt] * n, device=self.device)
+        cache = DynamicCache()
+        logits = self.model(input_ids=ids, past_key_values=cache, use_cache=True, logits_to_keep=1).logits[:, -1]
+        for i in range(max_tokens):
+            token = _sample(logits.cpu(), temperature, top_p, gen)
+            yield token.tolist()
+            if i + 1 == max_tokens:
+                return
+            logits = self.model(input_ids=token.view(n, 1).to(self.device), past_key_values=cache,
+                                use_cache=True).logits[:, -1]
+
+    def _generate(self, messages, adapter_dir, temperature, top_p, max_tokens, n, stop, seed):
+        """Core loop: yields (row, text so far, finished reason or None, tokens) as rows progress."""
+        stop = [stop] if isinstance(stop, str) else list(stop or [])
+        prompt = self.prompt_ids(messages)
+        limit = max(0, min(max_tokens or DEFAULT_MAX_TOKENS, self.context - len(prompt)))
+        tokens = [[] for _ in range(n)]
+        done: list[str | None] = [None] * n
+        yield len(prompt)
+        with self._use(adapter_dir):
+            steps = self._steps(prompt, n, temperature, top_p, limit, seed) if limit else iter(())
+            for new in steps:
+                for row, tok in enumerate(new):
+                    if done[row]:
+                        continue
+                    if tok in self.eos_ids:
+                        done[row] = "stop"
+                        yield row, self.tokenizer.decode(tokens[row], skip_special_tokens=True), "stop", len(tokens[row])
+                        continue
+                    tokens[row].append(tok)
+                    text = self.tokenizer.decode(tokens[row], skip_special_tokens=True)
+                    cut = _first_stop(text, stop)
+                    if cut >= 0:
+                        done[row] = "stop"
+                        yield row, text[:cut], "stop", len(tokens[row])
+                    else:
+                        yield row, text, None, len(tokens[row])
+                if all(done):
+                    return
+        for row in range(n):
+            if not done[row]:
+                yield row, self.tokenizer.decode(tokens[row], skip_special_tokens=True), "length", len(tokens[row])
+
+    def chat(self, messages: list[dict], *, adapter_dir=None, temperature: float = 1.0, top_p: float = 1.0,
+             max_tokens: int | None = None, n: int = 1, stop=None, seed: int | None = None) -> ChatResult:
+        """Complete a conversation ``n`` times: ``ChatResult(choices, prompt_tokens)``."""
+        with self._lock:
+            events = self._generate(messages, adapter_dir, temperature, top_p, max_tokens, n, stop, seed)
+            prompt_tokens = next(events)
+            final: dict[int, Choice] = {}
+            for row, text, reason, count in events:
+                if reason:
+                    final[row] = Choice(text, reason, count)
+            return ChatResult([final[i] for i in range(n)], prompt_tokens)
+
+    def stream(self, messages: list[dict], *, adapter_dir=None, temperature: float = 1.0, top_p: float = 1.0,
+               max_tokens: int | None = None, stop=None, seed: int | None = None) -> Stream:
+        """One completion as text deltas (see ``Stream``); text that may begin a stop string is
+        held back until it is clear it does not."""
+        stops = [stop] if isinstance(stop, str) else list(stop or [])
+        hold = max((len(s) for s in stops), default=1) - 1
+
+        def deltas():
+            with self._lock:
+                events = self._generate(messages, adapter_dir, temperature, top_p, max_tokens, 1, stops, seed)
+                prompt_tokens, sent = next(events), 0
+                for _, text, reason, count in events:
+                    safe = len(text) if reason else len(text) - hold
+                    if not reason and text.endswith("\ufffd"):   # half of a multi-byte character
+                        safe = min(safe, len(text) - 1)
+                    if safe > sent:
+                        yield text[sent:safe]
+                        sent = safe
+                    if reason:
+                        return StreamResult(text, reason, count, prompt_tokens)
+            return StreamResult("", "length", 0, prompt_tokens)
+
+        return Stream(deltas())
