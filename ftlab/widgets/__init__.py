@@ -14,6 +14,9 @@ _EXPORTS = {
     "ReportViewer": "ftlab.widgets.report",
     "JobForm": "ftlab.widgets.job_form",
     "JobMonitor": "ftlab.widgets.monitor",
+    "ABComparison": "ftlab.widgets.ab",
+    "BiasProbe": "ftlab.widgets.bias",
+    "RegistryBrowser": "ftlab.widgets.registry_browser",
 }
 
 __all__ = sorted(_EXPORTS)
