@@ -187,6 +187,9 @@ _JOB_DETAIL = {
     "invalid_content_type": "Input should be a valid string",
     "message_unrecognized_key": "Extra inputs are not permitted: '{key}'",
     "invalid_weight": "'weight' must be 0 or 1 on assistant messages",
+    "example_weight": 'contains an extra "weight"',
+    "unrecognized_key": 'contains an extra "{key}"',
+    "method_mismatch": "is {found} data, but the fine-tuning method expects {expected} data",
 }
 
 
@@ -538,7 +541,8 @@ def _scan_file(path: Path, checker: _Checker, progress: bool) -> list[_Chunk]:
     size = path.stat().st_size
     bar = _progress_bar(size, path.name) if progress else None
     workers = min(2, os.cpu_count() or 1)
-    if size < PARALLEL_MIN_BYTES or workers < 2 or sys.platform == "win32":
+    # fork shares the built tokenizer with the workers for free; only Linux forks safely
+    if size < PARALLEL_MIN_BYTES or workers < 2 or not sys.platform.startswith("linux"):
         chunks = [_scan_range(str(path), 0, None, checker)]
     else:
         import multiprocessing
@@ -617,15 +621,15 @@ class Report:
         first = next((i for i in errors if i.line is not None), errors[0] if errors else None)
         if first is None:
             return None
-        if first.code == "too_few_examples":
+        if first.code in ("too_few_examples", "empty_file"):
             message = (f"Training file has {self.n_examples} example(s), "
                        f"but must have at least {MIN_EXAMPLES} examples")
             return {"code": "invalid_n_examples", "message": message, "param": "training_file"}
-        if first.code in ("legacy_format", "data_type", "missing_messages_list", "empty_file", "method_mismatch") \
+        if first.code in ("legacy_format", "data_type", "missing_messages_list", "method_mismatch") \
                 and self.format in ("legacy", None):
             return {"code": "invalid_file_format", "param": "training_file",
                     "message": "Unexpected file format, expected either prompt/completion pairs or chat messages."}
-        if first.code in ("invalid_json", "invalid_utf8", "line_too_long", "data_type", "empty_file"):
+        if first.code in ("invalid_json", "invalid_utf8", "line_too_long", "data_type"):
             return {"code": "invalid_file_format", "param": "training_file",
                     "message": f"Invalid file format. Line {first.line}: {CODES[first.code][3]}"}
         detail = _JOB_DETAIL.get(first.code, CODES[first.code][3]).format_map(_Default(first.values))
@@ -686,13 +690,18 @@ class Report:
         import html
         color = "#1a7f37" if self.ok else "#c62828"
         head = html.escape(self.summary().split("\n")[0])
-        stats = "".join(f"<td>{html.escape(str(v))}</td>" for v in self.token_stats.values())
         names = "".join(f"<th>{k}</th>" for k in self.token_stats)
+        stats = "".join(f"<td>{html.escape(str(v))}</td>" for v in self.token_stats.values())
+        counts = "".join(f"<tr><td><code>{c}</code></td><td>{CODES[c][0]}</td><td>{n}</td></tr>"
+                         for c, n in self.counts.items())
         frame = self.to_frame().head(50)
         issues = frame.to_html(index=False, na_rep="", escape=True) if len(frame) else ""
         more = tr("(primi 50 di {n})", "(first 50 of {n})", n=len(self.issues)) if len(self.issues) > 50 else ""
+        title = tr("Token per esempio", "Tokens per example")
         return (f"<div><p style='color:{color};font-weight:bold'>{head}</p>"
-                f"<table><tr>{names}</tr><tr>{stats}</tr></table>{issues}<p>{more}</p></div>")
+                f"<p>{title}</p><table><tr>{names}</tr><tr>{stats}</tr></table>"
+                + (f"<table><tr><th>code</th><th>severity</th><th>n</th></tr>{counts}</table>" if counts else "")
+                + f"{issues}<p>{more}</p></div>")
 
 
 # ---------------------------------------------------------------- validate()

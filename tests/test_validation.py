@@ -176,6 +176,12 @@ def test_job_error_like_openai():
     assert legacy == {"code": "invalid_file_format", "param": "training_file",
                       "message": "Unexpected file format, expected either prompt/completion pairs or chat messages."}
     assert V.validate(ESEMPI / "invalid_json.jsonl").job_error()["code"] == "invalid_file_format"
+    assert V.validate(ESEMPI / "example_weight.jsonl").job_error()["message"] == \
+        'Invalid file format. Example 1 contains an extra "weight"'
+    assert V.validate(ESEMPI / "empty_file.jsonl").job_error()["message"] == \
+        "Training file has 0 example(s), but must have at least 10 examples"
+    mismatch = V.validate(ESEMPI / "method_mismatch.jsonl", method="dpo").job_error()
+    assert mismatch["code"] == "invalid_training_file" and "expects dpo data" in mismatch["message"]
 
 
 def test_formats_detected():
