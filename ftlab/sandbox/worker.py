@@ -59,12 +59,21 @@ def validate_job(store: Store, job: dict) -> None:
         if not path.exists():
             return fail(store, job["id"], {"code": "invalid_training_file", "param": param,
                                            "message": f"File {file_id} was deleted before it could be validated."})
-        error = validate(path, model=job["model"], method=method).job_error()
+        error = file_error(validate, path, job["model"], method)
         # OpenAI's 10-example minimum applies to the training file only.
         if error and not (param == "validation_file" and error.get("code") == "invalid_n_examples"):
             return fail(store, job["id"], {**error, "param": param})
     if store.update_job(job["id"], expect=("validating_files",), status="queued"):
         store.add_event(job["id"], "Files validated, moving job to queued state")
+
+
+def file_error(validate, path: Path, model: str, method: str) -> dict | None:
+    """OpenAI's job error for a file: the format is detected first (so a prompt/completion file
+    gets "Unexpected file format…"); a chat file on a DPO job, or the reverse, is a mismatch."""
+    report = validate(path, model=model, method=None, near_duplicates=False)
+    if report.format in ("chat", "dpo") and report.format != {"supervised": "chat"}.get(method, method):
+        report = validate(path, model=model, method=method, near_duplicates=False)
+    return report.job_error()
 
 
 def fail(store: Store, job_id: str, error: dict) -> None:
@@ -186,7 +195,7 @@ def run_job(store: Store, job: dict, stopping: Stopping) -> None:
 
 def paused(store: Store, job_id: str, result, shutdown: bool) -> None:
     """Remember where to resume; on a shutdown put the job back in the queue for the next start."""
-    resume = getattr(result, "resume_dir", None) or (store.work / job_id / "resume")
+    resume = store.work / job_id / "pause"  # where trainer.train saves a paused run
     state = {"resume_from": str(resume), "resume_step": result.steps}
     if shutdown:
         if store.update_job(job_id, expect=("running",), status="queued", estimated_finish=None, state=state):
