@@ -111,7 +111,7 @@ def start(path=None, *, timeout: float = 60.0, env: dict | None = None) -> dict:
                           log=d / "server.log", tail=tail))
 
 
-def stop(path=None, *, timeout: float = 40.0) -> bool:
+def stop(path=None, *, timeout: float = 60.0) -> bool:
     """Stop the data dir's server (its worker saves a running job to resume later). True if one ran."""
     d = data_dir(path)
     try:

@@ -309,7 +309,7 @@ class Supervisor:
                     return
                 self._spawn()
 
-    def stop(self, timeout: float = 20.0) -> None:
+    def stop(self, timeout: float = 45.0) -> None:
         """Ask the worker to stop (a running job saves its state and goes back to the queue)."""
         self._stop.set()
         if self.proc and self.proc.poll() is None:
