@@ -32,6 +32,8 @@ HYPERPARAMETER_RANGES = {
     "beta": (float, 0.0, 2.0, True),
 }
 SEED_MAX = 2_147_483_647
+# Validation errors about the whole training set, not the file: they belong to create_job.
+JOB_LEVEL_CODES = ("too_few_examples",)
 
 
 class JobError(Exception):
@@ -75,9 +77,17 @@ def _sha256(data: bytes) -> str:
 
 
 def _first_errors(report, n: int = 3) -> str:
-    return "\n".join(f"  - {issue.file} {tr('riga', 'line')} {issue.line}: {issue.message}"
-                     if issue.line else f"  - {issue.file}: {issue.message}"
-                     for issue in report.errors[:n])
+    return _format_errors(report.errors, n)
+
+
+def _format_errors(errors, n: int = 3, *, which: bool = True) -> str:
+    """The first ``n`` issues, one a line; ``which`` names the file (training/validation)."""
+    lines = []
+    for issue in errors[:n]:
+        where = [issue.file] if which else []
+        where += [f"{tr('riga', 'line')} {issue.line}"] if issue.line else []
+        lines.append(f"  - {' '.join(where)}: {issue.message}" if where else f"  - {issue.message}")
+    return "\n".join(lines)
 
 
 def upload(client: openai.OpenAI, path, *, purpose: str = "fine-tune", wait: bool = True,
@@ -96,13 +106,19 @@ def upload(client: openai.OpenAI, path, *, purpose: str = "fine-tune", wait: boo
     report = None
     if purpose == "fine-tune" and validate:
         report = run_validation(path, model)
-        if not report.ok:
+        # The 10-example minimum is checked when the job starts: a validation file may be smaller.
+        errors = [i for i in report.errors if i.code not in JOB_LEVEL_CODES]
+        if errors:
             raise JobInputError(tr(
                 "{name} non è un file di fine-tuning valido ({n} errori); non l'ho caricato:\n{errs}",
                 "{name} is not a valid fine-tuning file ({n} errors); not uploaded:\n{errs}",
-                name=path.name, n=len(report.errors), errs=_first_errors(report)))
-    with path.open("rb") as fh:
-        file = client.files.create(file=fh, purpose=purpose)
+                name=path.name, n=len(errors), errs=_format_errors(errors, which=False)))
+    try:
+        with path.open("rb") as fh:
+            file = client.files.create(file=fh, purpose=purpose)
+    except openai.BadRequestError as err:
+        raise JobInputError(tr("Il server ha rifiutato {name}: {m}", "The server rejected {name}: {m}",
+                               name=path.name, m=_message(err))) from err
     if wait:
         file = client.files.wait_for_processing(file.id, poll_interval=0.5)
         if file.status == "error":
@@ -461,8 +477,8 @@ def jobs_frame(client, *, limit: int = 100):
     return frame
 
 
-def course_model(client, *, suffix: str = "converti-python", model: str = COURSE_MODEL) -> str:
-    """The fine-tuned model of the course's standard run, training it only when missing.
+def course_job(client, *, suffix: str = "converti-python", model: str = COURSE_MODEL):
+    """The job of the course's standard fine-tune, training it only when missing.
 
     Reuses a succeeded job whose model name carries ``suffix``; follows one still running;
     otherwise uploads data/converti_python train+validation and trains with default
@@ -474,7 +490,7 @@ def course_model(client, *, suffix: str = "converti-python", model: str = COURSE
     running = None
     for job in client.fine_tuning.jobs.list(limit=100):
         if job.status == "succeeded" and tag in (job.fine_tuned_model or ""):
-            return job.fine_tuned_model
+            return job
         if running is None and job.status not in STOP_STATUSES and _suffix_of(job) == suffix:
             running = job
     if running is None:
@@ -485,7 +501,12 @@ def course_model(client, *, suffix: str = "converti-python", model: str = COURSE
     job = follow(client, running.id)
     if job.status != "succeeded":
         raise JobError(describe_outcome(job))
-    return job.fine_tuned_model
+    return job
+
+
+def course_model(client, *, suffix: str = "converti-python", model: str = COURSE_MODEL) -> str:
+    """The fine-tuned model id of the course's standard run (see ``course_job``)."""
+    return course_job(client, suffix=suffix, model=model).fine_tuned_model
 
 
 def _suffix_of(job) -> str | None:

@@ -236,3 +236,25 @@ def test_jobs_frame_of_running_jobs_only(fake):
     frame = jobs.jobs_frame(fake.client)
     assert pd.isna(frame.loc[0, "finished_at"]) and pd.isna(frame.loc[0, "duration_s"])
     assert jobs.jobs_frame(FakeOpenAI().client).empty
+
+
+def test_course_model_reuses_a_succeeded_job(fake):
+    fake.jobs["ftjob-0"] = job_json("ftjob-0", "succeeded",
+                                    fine_tuned_model="ft:gpt-4.1-nano-2025-04-14:org:altro:x")
+    fake.jobs["ftjob-1"] = job_json("ftjob-1", "succeeded",
+                                    fine_tuned_model="ft:gpt-4.1-nano-2025-04-14:org:converti-python:y")
+    assert jobs.course_model(fake.client) == "ft:gpt-4.1-nano-2025-04-14:org:converti-python:y"
+    assert fake.posted("/") == []
+
+
+def test_course_model_follows_a_running_course_job_instead_of_starting_another(fake):
+    scripted(fake)
+    fake.jobs["ftjob-1"]["metadata"] = {"suffix": "converti-python"}
+    assert jobs.course_model(fake.client) == "ft:gpt-4.1-nano-2025-04-14:org::abc"
+    assert fake.posted("/") == []
+
+
+def test_course_model_on_a_paying_backend_needs_confirmation(fake):
+    with pytest.raises(jobs.CostNotConfirmed):
+        jobs.course_model(fake.client)
+    assert fake.posted("/") == []
