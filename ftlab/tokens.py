@@ -142,12 +142,14 @@ class TokenCounter:
         """The cookbook's formula: Σ(3 + tokens of every value, +1 per name) + 3."""
         if not isinstance(messages, list):
             return 0
-        total = 3
+        total, cache = 3, self._cache
         for m in messages:
             total += 3
             if isinstance(m, dict):
                 for key, value in m.items():
-                    total += self.value(value) + (key == "name")
+                    # the common case inline (a cached string): this loop runs for every message
+                    n = cache.get(value) if type(value) is str else None
+                    total += (n if n is not None else self.value(value)) + (key == "name")
         return total
 
     def example(self, example: Any) -> int:

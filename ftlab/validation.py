@@ -283,7 +283,7 @@ def check_messages(messages: Any, out: list) -> None:
         if role == "tool":
             if "tool_call_id" not in m:
                 out.append(("message_missing_key", i, {"key": "tool_call_id"}))
-            elif m["tool_call_id"] not in call_ids:
+            elif not isinstance(m["tool_call_id"], str) or m["tool_call_id"] not in call_ids:
                 out.append(("unmatched_tool_call", i, {"id": str(m["tool_call_id"])[:40]}))
         has_user |= role == "user"
         if role == "assistant":
@@ -510,7 +510,10 @@ def _scan_range(path: str, start: int, end: int | None, checker: _Checker | None
                 values = {"column": error.column, "detail": error.message}
                 chunk.add_issue(error.code, line, None, values)
             else:
-                checker.add(chunk, line, obj)
+                try:
+                    checker.add(chunk, line, obj)
+                except RecursionError:  # parsed, but too deep to walk: still a coded error
+                    chunk.add_issue("invalid_json", line, None, {"detail": "nesting too deep"})
     return chunk
 
 
@@ -736,7 +739,10 @@ def _scan(source, model, label, keep_near, progress) -> tuple[list[_Chunk], str,
     chunk.texts = [] if keep_near else None
     for obj in source:
         chunk.n_lines += 1
-        checker.add(chunk, chunk.n_lines, obj)
+        try:
+            checker.add(chunk, chunk.n_lines, obj)
+        except RecursionError:
+            chunk.add_issue("invalid_json", chunk.n_lines, None, {"detail": "nesting too deep"})
     return [chunk], "<examples>", keep_near
 
 
@@ -837,6 +843,10 @@ def _balance(c: _Chunk, label_of_line: Callable) -> dict:
     counts: dict = {}
     for k, line in enumerate(c.lines):
         lab = label_of_line(k, line)
+        try:
+            hash(lab)
+        except TypeError:  # e.g. a list from a label function: count it by its text
+            lab = str(lab)
         if lab is None:
             c.add_issue("missing_label", line, None, {})
         else:

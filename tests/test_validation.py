@@ -117,6 +117,9 @@ BAD_INPUT = {
     "nan": b'{"messages": NaN}\n',
     "no_newline_at_end": b'{"messages": [{"role": "user", "content": "x"}]}',
     "dpo_junk": b'{"input": [], "preferred_output": {"x": 1}, "non_preferred_output": [null]}\n',
+    "odd_ids": b'{"messages": [{"role": "tool", "tool_call_id": [1], "content": "x"}, {"role": "user", "content": [1]}]}\n',
+    "deep_but_parsable": b'{"messages": [{"role": "user", "content": ' + b'[' * 900 + b']' * 900 + b'}]}\n',
+    "utf16": "{\"messages\": []}\n".encode("utf-16"),
 }
 
 
@@ -132,6 +135,11 @@ def test_bad_input_gives_coded_errors_and_is_not_modified(name, tmp_path):
     json.loads(r.to_json())
     r._repr_html_()
     r.summary()
+
+
+def test_unhashable_labels_do_not_crash():
+    r = V.validate(G.good(10), label=lambda ex: [1, 2])
+    assert r.label_counts == {"[1, 2]": 10}
 
 
 def test_bad_input_line_numbers(tmp_path):

@@ -153,8 +153,8 @@ CASES: dict[str, tuple] = {
     "length_outlier": ("un esempio lunghissimo tra esempi brevi",
                        lines(good(24) + [chat(0, user="Spiega tutto. " + " ".join(f"punto {k} della lista" for k in range(400)))]),
                        lines(good(25)), {}),
-    "duplicate_example": ("riga 11 ripete la riga 1", lines(good(11) + [chat(0)]), lines(good(12)), {}),
-    "near_duplicate_example": ("riga 12 è la riga 1 con una parola in più",
+    "duplicate_example": ("riga 12 ripete la riga 1", lines(good(11) + [chat(0)]), lines(good(12)), {}),
+    "near_duplicate_example": ("riga 13 è la riga 1 con un commento in più",
                                lines(good(12) + [chat(0, answer="def somma(a, b):\n    return a + b\n# fine")]),
                                lines(good(13)), {}),
     "inconsistent_system_message": ("system presente in 10 esempi su 12",
@@ -174,7 +174,7 @@ META = {"class_imbalance": (meta(UNBALANCED), meta(BALANCED))}
 NO_FILE = {
     "line_too_long": "serve una riga di oltre 16 MB: tests/test_validation.py la crea (50 MB) in una cartella temporanea",
     "near_duplicates_skipped": "compare solo su file oltre 10 MB",
-    "too_many_tokens": "serve un esempio di oltre 65.536 token (circa 300 KB): lo crea tests/test_validation.py",
+    "too_many_tokens": "serve un esempio di oltre 65.536 token (circa 500 KB): lo crea tests/test_validation.py",
     "validation_leakage": "riguarda due file: vedi validation_leakage.jsonl e validation_leakage_validazione.jsonl",
 }
 LEAKAGE = (lines(good(12)), lines([chat(0)]), lines([chat(0, user="Una richiesta che non è nel training, nuova.")]))
@@ -184,9 +184,13 @@ def main() -> None:
     readme = ["# esempi_errati", "",
               "Un piccolo file per ogni codice di `ftlab.validate` (generati da `genera.py`, licenza MIT come il corso).",
               "Aprili nel capitolo 02 e prova a correggerli. Ogni riga: file — che cosa ha che non va.", ""]
-    for code, (why, bad, _, _) in sorted(CASES.items()):
+    for code, (why, bad, _, kw) in sorted(CASES.items()):
         (HERE / f"{code}.jsonl").write_bytes(bad)
-        readme.append(f"- `{code}.jsonl` — {why}.")
+        how = ""
+        if kw:
+            args = ", ".join(f"{k}={v!r}" if k != "label" else f"label=FirstLineLabel({v!r})" for k, v in kw.items())
+            how = f" Prova: `validate(file, {args})`."
+        readme.append(f"- `{code}.jsonl` — {why}.{how}")
         if code in META:
             (HERE / f"{code}_meta.jsonl").write_bytes(META[code][0])
             readme.append(f"- `{code}_meta.jsonl` — le etichette di `{code}.jsonl` (una riga per esempio).")
