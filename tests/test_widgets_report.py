@@ -28,6 +28,7 @@ def make_data(tmp_path):
     bad[3] = "{not json"
     bad[6] = {"messages": [{"role": "user", "content": "solo utente"}]}
     write(data / "esempi_errati" / "rotto.jsonl", bad)
+    write(data / "buono_meta.jsonl", [{"line": i + 1, "category": "x"} for i in range(12)])  # side file
     return data
 
 
@@ -51,6 +52,10 @@ def test_bad_file_shows_line_precise_errors(tmp_path):
     for code in {i.code for i in report.errors}:
         assert code in viewer.errors.value
     assert viewer.errors.value.count("<tr") == len(frame) + 1  # header + one row per issue
+    assert "<th>riga</th>" in viewer.errors.value and "<th>codice</th>" in viewer.errors.value
+    # errors come before warnings, so the first data row is an error
+    first_row = viewer.errors.value.split("<tbody>")[1].split("</tr>")[0]
+    assert "<td>error</td>" in first_row
     assert viewer.tabs.selected_index == 0
     assert html.escape(report.summary()) in viewer.summary.value
 
@@ -86,3 +91,13 @@ def test_missing_file_is_reported_not_raised(tmp_path):
     assert viewer.file.options == ()
     assert viewer.run() is None
     assert "Scegli" in viewer.summary.value
+
+
+def test_english_labels(tmp_path, monkeypatch):
+    monkeypatch.setenv("FTLAB_LANG", "en")
+    data = make_data(tmp_path)
+    viewer = ReportViewer(data)
+    assert viewer.button.description == "Validate"
+    assert [viewer.tabs.get_title(i) for i in range(3)] == ["Errors", "Statistics", "Plots"]
+    viewer.run(data / "esempi_errati" / "rotto.jsonl")
+    assert "<th>line</th>" in viewer.errors.value

@@ -17,6 +17,9 @@ from ftlab.i18n import tr
 
 DEFAULT_MODEL = "gpt-4.1-nano-2025-04-14"
 MAX_ROWS = 200  # a broken 100 MB file can have millions of issues; the tab shows the first ones
+# Side files next to the datasets that are not training data (labels, evaluation checks)
+SIDE_FILES = ("_meta.jsonl", "checks.jsonl")
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
 class ReportViewer(widgets.VBox):
@@ -55,7 +58,8 @@ class ReportViewer(widgets.VBox):
 
     def refresh_files(self, select=None) -> None:
         """List every ``.jsonl`` under the data dir, labelled by its relative path."""
-        files = sorted(self.data_dir.rglob("*.jsonl")) if self.data_dir.exists() else []
+        files = sorted(f for f in self.data_dir.rglob("*.jsonl") if not f.name.endswith(SIDE_FILES)) \
+            if self.data_dir.exists() else []
         options = [(str(f.relative_to(self.data_dir)), f) for f in files]
         uploads = sorted(_upload_dir().glob("*.jsonl")) if _upload_dir().exists() else []
         options += [(tr("caricato: {n}", "uploaded: {n}", n=f.name), f) for f in uploads]
@@ -94,15 +98,31 @@ def _upload_dir() -> Path:
     return paths.home() / "uploads"
 
 
+def _table(frame, **kw) -> str:
+    """A compact, left-aligned HTML table (the widget has no notebook table styling)."""
+    html_table = frame.to_html(na_rep="", escape=True, **kw)
+    return html_table.replace('<table border="1" class="dataframe">',
+                              '<table class="dataframe" style="border-collapse:collapse;text-align:left">')
+
+
 def _errors_html(report) -> str:
+    """Every issue, errors first, then by line; column names in the course's language."""
     frame = report.to_frame()
     if frame.empty:
         return tr("<p>✔ Nessun problema trovato.</p>", "<p>✔ No problems found.</p>")
+    frame = (frame.assign(_rank=frame["severity"].map(SEVERITY_ORDER))
+             .sort_values(["_rank", "line"], kind="stable", na_position="first")
+             .drop(columns="_rank").astype(object))
+    frame = frame.where(frame.notna(), "")
+    frame = frame.rename(columns={
+        "code": tr("codice", "code"), "severity": tr("gravità", "severity"),
+        "file": "file", "line": tr("riga", "line"),
+        "message_index": tr("n. messaggio", "message no."), "message": tr("messaggio", "message")})
     note = ""
     if len(frame) > MAX_ROWS:
         note = tr("<p>Mostrati i primi {m} problemi su {n}.</p>",
                   "<p>Showing the first {m} of {n} problems.</p>", m=MAX_ROWS, n=len(frame))
-    return note + frame.head(MAX_ROWS).to_html(index=False, na_rep="", escape=True)
+    return note + _table(frame.head(MAX_ROWS), index=False)
 
 
 def _stats_html(report, model: str) -> str:
@@ -111,23 +131,32 @@ def _stats_html(report, model: str) -> str:
 
     parts = []
     if report.token_stats:
-        stats = pd.Series(report.token_stats, name=tr("token per esempio", "tokens per example"))
-        parts.append(stats.to_frame().to_html(float_format=lambda x: f"{x:,.1f}"))
+        names = {"min": tr("minimo", "min"), "max": tr("massimo", "max"), "mean": tr("media", "mean"),
+                 "median": tr("mediana", "median"), "p10": "p10", "p90": "p90",
+                 "total": tr("totale", "total"), "n": tr("esempi", "examples")}
+        stats = {names.get(k, k): _number(v) for k, v in report.token_stats.items()}
+        parts.append(_table(pd.Series(stats, name=tr("token per esempio", "tokens per example")).to_frame()))
     if report.counts:
         counts = pd.Series(report.counts, name=tr("occorrenze", "count")).rename_axis(tr("codice", "code"))
-        parts.append(counts.to_frame().to_html())
+        parts.append(_table(counts.to_frame()))
     if report.token_counts:
         est = estimate_training(report.token_counts, model)
         rows = {
             tr("esempi", "examples"): est.n_examples,
             tr("epoche (auto)", "epochs (auto)"): est.epochs,
-            tr("token fatturati", "billed tokens"): f"{est.billed_tokens:,}",
+            tr("token fatturati", "billed tokens"): _number(est.billed_tokens),
             tr("costo stimato (listino)", "estimated cost (price list)"): f"${est.cost_usd:.4f}",
             tr("costo col prezzo del corso ($0,006/1K)", "cost at the course's price ($0.006/1K)"):
                 f"${est.course_cost_usd:.4f}",
         }
-        parts.append(pd.Series(rows, name=model).to_frame().to_html())
-    return "".join(parts) or tr("<p>Nessuna statistica.</p>", "<p>No statistics.</p>")
+        parts.append(_table(pd.Series(rows, name=model).to_frame()))
+    return "<br>".join(parts) or tr("<p>Nessuna statistica.</p>", "<p>No statistics.</p>")
+
+
+def _number(value) -> str:
+    """Integers without decimals, others with one; Italian separators unless FTLAB_LANG=en."""
+    text = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+    return text if tr("it", "en") == "en" else text.replace(",", "_").replace(".", ",").replace("_", ".")
 
 
 def _plot_images(report, *, labelled: bool) -> list:
