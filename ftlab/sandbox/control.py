@@ -164,6 +164,10 @@ def serve(path=None, host: str = "127.0.0.1", port: int = 0, *, quiet: bool = Fa
         print(tr("Sandbox ftlab in ascolto su {url} (dati in {d}; token nel file {d}/token)",
                  "ftlab sandbox listening on {url} (data in {d}; token in {d}/token)",
                  url=info["base_url"], d=d), flush=True)
+    # uvicorn stops gracefully on SIGINT/SIGTERM, then re-raises the signal to the handler that was
+    # there before: make that a no-op so the cleanup below runs and the exit status is 0.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: None)
     try:
         uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False)).run(sockets=[sock])
     finally:
