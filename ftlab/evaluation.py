@@ -25,6 +25,7 @@ from ftlab.i18n import tr
 DEFAULT_PARAMS = {"temperature": 0, "max_tokens": 200, "seed": 42}
 CATEGORY_LINE = re.compile(r"^Categoria:\s*(\S.*?)\s*$")
 FENCE = "```"
+FENCED = re.compile(r"```[\w+-]*[ \t]*\n(.*?)(?:\n```|\Z)", re.DOTALL)
 
 
 # ----------------------------------------------------------------------------- running
@@ -155,6 +156,15 @@ def code_format_ok(output: str) -> bool:
     return len(funcs) == 1 and not others and ast.get_docstring(funcs[0]) is not None
 
 
+def extract_code(output: str) -> str:
+    """The first fenced block's content when the answer uses Markdown fences, else the answer.
+
+    Execution is measured on the code itself, so a right function wrapped in prose still counts
+    as working; ``format_ok`` is what says that the wrapping breaks the house style."""
+    m = FENCED.search(output)
+    return m.group(1) if m else output
+
+
 def category(output: str) -> str | None:
     """The label in a "Categoria: <label>" first line, else None."""
     first = output.strip().splitlines()[0] if output.strip() else ""
@@ -175,10 +185,10 @@ def load_checks(path) -> dict:
 
 
 def execution(output: str, check: dict | None, *, timeout: float = 5.0) -> dict:
-    """Parses / runs / passes for one output, run by ``ftlab.coderunner`` (never in-process)."""
+    """Parses / runs / passes for one output's code, run by ``ftlab.coderunner`` (never in-process)."""
     if not check:
         return {"parses": None, "runs": None, "passes": None, "checks_passed": None, "exec_status": None}
-    res = run_code(output, check["checks"], function=check.get("function"), timeout=timeout)
+    res = run_code(extract_code(output), check["checks"], function=check.get("function"), timeout=timeout)
     return {"parses": res.parses, "runs": res.runs, "passes": res.all_passed,
             "checks_passed": res.passed / max(res.total, 1), "exec_status": res.status}
 

@@ -56,6 +56,16 @@ def test_code_format(text, ok):
     assert ev.code_format_ok(text) is ok
 
 
+@pytest.mark.parametrize("text, code", [
+    ("```python\ndef f():\n    return 1\n```\n\nSpiegazione.", "def f():\n    return 1"),
+    ("Ecco:\n```\nx = 1\n```", "x = 1"),
+    ("```python\ndef f():\n    return 1", "def f():\n    return 1"),  # cut by max_tokens
+    ("def f():\n    return 1", "def f():\n    return 1"),
+])
+def test_extract_code(text, code):
+    assert ev.extract_code(text) == code
+
+
 def test_category_format():
     assert ev.category("Categoria: fatturazione\nGentile cliente…") == "fatturazione"
     assert ev.category_format_ok("Categoria: resi\nok", labels={"resi", "spedizioni"})
@@ -112,7 +122,8 @@ def test_score_runs_the_checks_in_the_sandbox():
     by = scored.set_index("model")
     assert by.loc["good", ["exact", "format_ok", "parses", "runs", "passes"]].tolist() == [True] * 5
     assert by.loc["wrong", "passes"] == False and by.loc["wrong", "checks_passed"] == 0.5  # noqa: E712
-    assert by.loc["fenced", "parses"] == False and by.loc["fenced", "format_ok"] == False  # noqa: E712
+    # fenced code still runs (execution is measured on the code), but breaks the format
+    assert by.loc["fenced", "passes"] == True and by.loc["fenced", "format_ok"] == False  # noqa: E712
     table = ev.summary(scored)
     assert table.loc["good", "passes"] == 1.0 and table.loc["wrong", "passes"] == 0.0
     assert table.loc["good", "cost_per_1k_usd"] != table.loc["good", "cost_per_1k_usd"]  # NaN: no price for "good"

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 
-import httpx
 import openai
 import pytest
 
 from ftlab.registry import (Registry, Router, make_suffix, parse_model_name, parse_suffix,
                             suffix_problems)
+
+# The SDK's own httpx flavour (httpx in 1.x, httpx2 in 3.x): MockTransport must come from it.
+httpx = sys.modules[openai.DefaultHttpxClient.__mro__[1].__module__.split(".")[0]]
 
 BASE = "gpt-4.1-nano-2025-04-14"
 V1 = f"ft:{BASE}:ftlab:converti-python-v1:AAA111"
