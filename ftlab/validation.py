@@ -8,6 +8,7 @@ the checks are the same), a severity, the line and message number, and an Italia
 """
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -554,6 +555,7 @@ def _scan_file(path: Path, checker: _Checker, progress: bool) -> list[_Chunk]:
         ranges = _ranges(path, size)
         _STATE["checker"] = checker  # children get it by fork, no pickling of label functions
         chunks = []
+        gc.freeze()  # the collector would otherwise touch, and so copy, every inherited page
         try:
             with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
                 for (s, e), chunk in zip(ranges, pool.map(_scan_range, [str(path)] * len(ranges),
@@ -563,6 +565,7 @@ def _scan_file(path: Path, checker: _Checker, progress: bool) -> list[_Chunk]:
                         bar.update(e - s)
         finally:
             _STATE.clear()
+            gc.unfreeze()
     if bar:
         bar.n = size
         bar.close()
