@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.ftlab-installed
 # e.g. TORCH_SPEC="torch --index-url <your CPU wheel index>" elsewhere.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: lab test install test-unit test-notebooks bench clean-home
+.PHONY: lab test install test-unit test-sdk-matrix test-notebooks bench clean-home
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,10 +24,21 @@ install: $(STAMP)
 lab: install
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 
-test: install test-unit test-notebooks
+test: install test-unit test-sdk-matrix test-notebooks
 
 test-unit: install
 	$(BIN)/python -m pytest tests
+
+# The sandbox's API tests again with the oldest supported openai SDK (the venv has the newest);
+# it goes into .sdk/ and shadows the venv's copy through PYTHONPATH. Training tests run once, above.
+SDK_OLD ?= 1.87.0
+SDK_DIR := .sdk/openai-$(SDK_OLD)
+test-sdk-matrix: install
+	test -f $(SDK_DIR)/openai/__init__.py || $(BIN)/python -m pip install -q --target $(SDK_DIR) \
+	  --no-deps "openai==$(SDK_OLD)" "distro>=1.7,<2"
+	PYTHONPATH=$(SDK_DIR) $(BIN)/python -c "import openai; assert openai.__version__ == '$(SDK_OLD)', openai.__version__"
+	PYTHONPATH=$(SDK_DIR) $(BIN)/python -m pytest -p no:cacheprovider -m "not training" \
+	  tests/test_sandbox_api.py tests/test_sandbox_chat.py tests/test_sandbox_jobs.py tests/test_backend.py
 
 # Every notebook runs top to bottom in a fresh sandbox home; outputs of `# NBVAL_CHECK_OUTPUT`
 # cells are compared with the committed ones (ids and timestamps masked by the sanitize file).
