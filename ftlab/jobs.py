@@ -274,12 +274,17 @@ def format_estimate(estimate, model: str) -> str:
         return tr("Stima non disponibile per {m} (file o prezzo sconosciuti).",
                   "No estimate for {m} (unknown file or price).", m=model)
     return tr(
-        "Stima per {m}: {n} esempi × {e} epoche ≈ {t:,} token fatturati → ${c:.4f} "
+        "Stima per {m}: {n} esempi × {e} epoche ≈ {t} token fatturati → ${c:.4f} "
         "(con la tariffa del corso, $0.006/1K: ${cc:.4f}); tempo ≈ {mins:.0f} min.",
-        "Estimate for {m}: {n} examples × {e} epochs ≈ {t:,} billed tokens → ${c:.4f} "
+        "Estimate for {m}: {n} examples × {e} epochs ≈ {t} billed tokens → ${c:.4f} "
         "(at the course's $0.006/1K: ${cc:.4f}); time ≈ {mins:.0f} min.",
-        m=model, n=estimate.n_examples, e=estimate.epochs, t=estimate.billed_tokens,
+        m=model, n=estimate.n_examples, e=estimate.epochs, t=_thousands(estimate.billed_tokens),
         c=estimate.cost_usd, cc=estimate.course_cost_usd, mins=estimate.minutes_estimate)
+
+
+def _thousands(n: int) -> str:
+    """35.238 in Italian, 35,238 in English."""
+    return tr("{n:,}", "{n:,}", n=n).replace(",", tr(".", ","))
 
 
 def is_paying(client) -> bool:
