@@ -77,6 +77,9 @@ def test_upload_rules(client):
     assert err.value.body["param"] == "purpose"
     with pytest.raises(openai.APIStatusError) as err:  # this server's limit is 4 KB
         client.files.create(file=("big.jsonl", b"x" * 5000), purpose="fine-tune")
+    assert err.value.status_code == 413
+    with pytest.raises(openai.APIStatusError) as err:  # refused from its Content-Length alone
+        client.files.create(file=("huge.jsonl", b"x" * 200_000), purpose="fine-tune")
     assert err.value.status_code == 413 and err.value.body["param"] == "file"
 
 

@@ -14,14 +14,13 @@ import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, File, Form, Query, Request, UploadFile
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi.responses import Response, StreamingResponse
 
 from . import errors, schemas
 from .errors import APIError, bad_request, not_found
 from .store import PageError, Store, TooLarge
 
-TERMINAL = ("succeeded", "failed", "cancelled")
 
 
 def _page(data: list[dict], has_more: bool) -> dict:
@@ -81,6 +80,10 @@ def create_app(data_dir: str | Path, token: str, *, max_file_bytes: int = schema
         sent = request.headers.get("authorization", "")
         if not (sent.startswith("Bearer ") and secrets.compare_digest(sent[7:].encode(), token.encode())):
             return errors.unauthorized()
+        # refuse an oversized upload before its body is spooled to disk (multipart adds ~1 KB)
+        if int(request.headers.get("content-length") or 0) > max_file_bytes + 65_536:
+            return errors.response(APIError(413, f"File is too large: the limit is {max_file_bytes // 2**20} MB.",
+                                            param="file", code="file_too_large"))
         return await call_next(request)
 
     @app.get("/health")
