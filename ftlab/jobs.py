@@ -231,6 +231,13 @@ def _method_hyperparameters(method, hyperparameters) -> dict:
     return (method.get(kind) or {}).get("hyperparameters") or {}
 
 
+def _same_content(a: tuple, b: tuple) -> bool:
+    """Compare two (bytes | None, remembered upload | None) by sha256."""
+    hashes = [_sha256(data) if data is not None else (known or {}).get("sha256")
+              for data, known in (a, b)]
+    return hashes[0] is not None and hashes[0] == hashes[1]
+
+
 def preflight(client, *, model: str, training_file, validation_file=None, hyperparameters=None,
               method=None, suffix=None, seed=None) -> Preflight:
     """Check everything ``create_job`` will send; raise ``JobInputError`` on the first problem."""
@@ -239,20 +246,19 @@ def preflight(client, *, model: str, training_file, validation_file=None, hyperp
     hp = check_hyperparameters(_method_hyperparameters(method, hyperparameters))
     _check_suffix_seed(suffix, seed)
     train_bytes, train_known, train_name = _file_bytes(client, training_file)
-    valid_bytes = None
+    valid = None
     if validation_file is not None:
         valid_bytes, valid_known, valid_name = _file_bytes(client, validation_file)
-        train_hash = _sha256(train_bytes) if train_bytes else (train_known or {}).get("sha256")
-        valid_hash = _sha256(valid_bytes) if valid_bytes else (valid_known or {}).get("sha256")
-        if str(validation_file) == str(training_file) or (train_hash and train_hash == valid_hash):
+        if str(validation_file) == str(training_file) or \
+                _same_content((train_bytes, train_known), (valid_bytes, valid_known)):
             raise JobInputError(tr(
                 "Il file di validazione è identico a quello di training: la validation loss non "
                 "direbbe nulla. Usa esempi diversi (ftlab.split).",
                 "The validation file is identical to the training file: its loss would tell "
                 "nothing. Use different examples (ftlab.split)."))
+        valid = (valid_name, valid_bytes) if valid_bytes is not None else None
     report = None
     if train_bytes is not None:
-        valid = (valid_name, valid_bytes) if valid_bytes is not None else None
         report = _validate_files((train_name, train_bytes), valid, model, _method_type(method))
         if not report.ok:
             raise JobInputError(tr("Il controllo dei file ha trovato {n} errori:\n{errs}",
