@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -97,6 +98,7 @@ def start(path=None, *, timeout: float = 60.0, env: dict | None = None) -> dict:
                             env={**os.environ, **(env or {})},
                             start_new_session=True)  # survives the notebook kernel's Ctrl-C
     log.close()
+    threading.Thread(target=proc.wait, daemon=True).start()  # reap it when it exits (no zombie)
     deadline = time.time() + timeout
     while time.time() < deadline:
         info = status(d)
