@@ -5,8 +5,8 @@ import pytest
 
 from ftlab import backend
 from ftlab.cli import main
-from tests.fake_openai import FakeOpenAI, event_json, job_json
-from tests.test_jobs import chat, scripted, write
+from fake_openai import FakeOpenAI, event_json, job_json
+from test_jobs import chat, scripted, write
 
 
 @pytest.fixture

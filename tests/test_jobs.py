@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from ftlab import jobs
-from tests.fake_openai import FakeOpenAI, event_json, job_json
+from fake_openai import FakeOpenAI, event_json, job_json
 
 
 def chat(i):
@@ -258,3 +258,50 @@ def test_course_model_on_a_paying_backend_needs_confirmation(fake):
     with pytest.raises(jobs.CostNotConfirmed):
         jobs.course_model(fake.client)
     assert fake.posted("/") == []
+
+
+# ------------------------------------------------------------------ on the real sandbox (no training)
+
+@pytest.fixture
+def sandbox_client(tmp_path):
+    from sandbox_helpers import sandbox
+    with sandbox(tmp_path / "home") as client:
+        yield client
+
+
+def test_sandbox_upload_preflight_create_and_cancel(sandbox_client, train_file, valid_file):
+    client = sandbox_client
+    train, valid = jobs.upload(client, train_file), jobs.upload(client, valid_file)
+    assert (train.status, valid.status) == ("processed", "processed")
+    check = jobs.preflight(client, model="gpt-4.1-nano-2025-04-14", training_file=train.id,
+                           validation_file=valid.id, hyperparameters={"n_epochs": 1})
+    assert check.report.ok and check.estimate.billed_tokens == sum(check.report.token_counts)
+    job = jobs.create_job(client, model="gpt-4.1-nano-2025-04-14", training_file=train.id,
+                          validation_file=valid.id, hyperparameters={"n_epochs": 1}, seed=3,
+                          quiet=True)  # the sandbox is free: no confirmation needed
+    assert jobs.cancel(client, job.id).status == "cancelled"
+    out = io.StringIO()
+    assert jobs.follow(client, job.id, poll=0.2, out=out).status == "cancelled"
+    assert "Created fine-tuning job" in out.getvalue() and "cancelled" in out.getvalue()
+    with pytest.raises(jobs.JobInputError, match="cancelled"):
+        jobs.pause(client, job.id)  # the server's refusal, passed on clearly
+    frame = jobs.jobs_frame(client)
+    assert list(frame["id"]) == [job.id] and frame.loc[0, "seed"] == 3
+
+
+def test_sandbox_broken_files(sandbox_client, tmp_path):
+    client = sandbox_client
+    csv = tmp_path / "dati.csv"
+    csv.write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(jobs.JobInputError, match="Il server ha rifiutato dati.csv: .*jsonl"):
+        jobs.upload(client, csv, validate=False)
+    legacy = write(tmp_path / "legacy.jsonl", [{"prompt": f"p{i}", "completion": f"c{i}"} for i in range(12)])
+    file = jobs.upload(client, legacy, validate=False)
+    job = client.fine_tuning.jobs.create(model="gpt-4.1-nano-2025-04-14", training_file=file.id)
+    out = io.StringIO()
+    done = jobs.follow(client, job.id, poll=0.2, out=out)
+    assert done.status == "failed" and done.error.code == "invalid_file_format"
+    assert "fallito: [invalid_file_format]" in out.getvalue()
+    assert [f.id for f in client.files.list()] == [file.id]  # the CSV left nothing behind
+    with pytest.raises(jobs.JobInputError, match="File sconosciuto: file-nope"):
+        jobs.preflight(client, model="gpt-4.1-nano-2025-04-14", training_file="file-nope")

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from ftlab.widgets.job_form import JobForm
-from tests.fake_openai import FakeOpenAI
+from fake_openai import FakeOpenAI
 
 
 def jsonl(start, n):

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from ftlab.widgets.monitor import JobMonitor
-from tests.fake_openai import FakeOpenAI, job_json
-from tests.test_jobs import scripted
+from fake_openai import FakeOpenAI, job_json
+from test_jobs import scripted
 
 
 @pytest.fixture
