@@ -1,0 +1,183 @@
+"""LoRA training: hyperparameters, loss masks, learning, determinism, pause/resume, cancel, DPO.
+
+Training tests are tiny (a handful of examples, a few steps) so the whole suite stays fast.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from ftlab.sandbox import models, trainer
+
+SYSTEM = "Rispondi con il codice segreto."
+
+
+def example(i: int, weight: int | None = None) -> dict:
+    answer = {"role": "assistant", "content": f"CODICE-ZETA-{i}"}
+    if weight is not None:
+        answer["weight"] = weight
+    return {"messages": [{"role": "system", "content": SYSTEM},
+                         {"role": "user", "content": f"Dammi il codice numero {i}."}, answer]}
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    from transformers import AutoTokenizer
+    return AutoTokenizer.from_pretrained(models.base_model_dir(progress=False))
+
+
+# ------------------------------------------------------------------ hyperparameters
+
+@pytest.mark.parametrize("n, epochs", [(10, 10), (20, 5), (33, 3), (34, 3), (110, 3), (9000, 2), (30000, 1)])
+def test_default_epochs_follow_the_reference_rule(n, epochs):
+    assert trainer.default_epochs(n) == epochs
+
+
+def test_resolve_hyperparameters_auto_and_explicit():
+    auto = trainer.resolve_hyperparameters(110, {"n_epochs": "auto"})
+    assert auto == {"n_epochs": 3, "batch_size": 1, "learning_rate_multiplier": 2.0}
+    big = trainer.resolve_hyperparameters(5000, {})
+    assert big["batch_size"] == 10 and big["n_epochs"] == 3
+    assert trainer.resolve_hyperparameters(300_000, {})["batch_size"] == 256
+    explicit = trainer.resolve_hyperparameters(50, {"n_epochs": 2, "batch_size": 4,
+                                                    "learning_rate_multiplier": 0.5, "beta": "auto"})
+    assert explicit == {"n_epochs": 2, "batch_size": 4, "learning_rate_multiplier": 0.5, "beta": 0.1}
+
+
+# ------------------------------------------------------------------ masks
+
+def trained_text(tokenizer, messages):
+    ids, mask = trainer.encode_chat(tokenizer, messages)
+    return tokenizer.decode([t for t, m in zip(ids, mask) if m])
+
+
+def test_only_assistant_tokens_are_trained(tokenizer):
+    ex = example(7)
+    assert trained_text(tokenizer, ex["messages"]) == "CODICE-ZETA-7<|im_end|>"
+
+
+def test_weight_zero_assistant_messages_are_not_trained(tokenizer):
+    messages = [{"role": "system", "content": SYSTEM},
+                {"role": "user", "content": "Primo?"},
+                {"role": "assistant", "content": "RISPOSTA-SBAGLIATA", "weight": 0},
+                {"role": "user", "content": "Secondo?"},
+                {"role": "assistant", "content": "RISPOSTA-GIUSTA", "weight": 1}]
+    assert trained_text(tokenizer, messages) == "RISPOSTA-GIUSTA<|im_end|>"
+    messages[2]["weight"] = 1
+    assert trained_text(tokenizer, messages) == "RISPOSTA-SBAGLIATA<|im_end|>RISPOSTA-GIUSTA<|im_end|>"
+
+
+def test_masked_tokens_contribute_no_loss(tokenizer):
+    """Only labelled positions reach the loss: the count of token losses equals the mask."""
+    model, _ = models.load_base("cpu", progress=False)
+    rows = [trainer.encode_chat(tokenizer, example(1)["messages"]),
+            trainer.encode_chat(tokenizer, example(2, weight=0)["messages"])]
+    ids, attn, labels = trainer._batch(rows, tokenizer.pad_token_id, "cpu")
+    with torch.inference_mode():
+        logprobs, row_of, _ = trainer._token_logprobs(model, ids, attn, labels)
+    assert logprobs.numel() == sum(rows[0][1][1:]) > 0
+    assert set(row_of.tolist()) == {0}          # the weight-0 example adds nothing
+
+
+# ------------------------------------------------------------------ real (tiny) trainings
+
+def run(tmp_path, examples, valid=None, *, epochs=1, batch=1, lr=2.0, seed=3, stop=None, resume=None,
+        name="run", method="supervised"):
+    steps, checkpoints = [], []
+    config = trainer.TrainConfig(n_epochs=epochs, batch_size=batch, learning_rate_multiplier=lr, seed=seed,
+                                 method=method)
+    result = trainer.train(examples, valid, config, tmp_path / name, on_step=steps.append,
+                           on_checkpoint=lambda *a: checkpoints.append(a), should_stop=stop or (lambda: None),
+                           resume_from=resume)
+    return result, steps, checkpoints
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("trained")
+    examples = [example(i) for i in range(6)]
+    return run(tmp, examples, [example(10), example(11)], epochs=3, batch=2, lr=5.0), examples
+
+
+@pytest.mark.training
+def test_training_lowers_the_loss_and_writes_checkpoints(trained):
+    (result, steps, checkpoints), examples = trained
+    assert result.stopped is None and result.steps == 9 == len(steps)
+    assert steps[-1]["train_loss"] < steps[0]["train_loss"] / 3
+    assert [s["step"] for s in steps] == list(range(1, 10)) and steps[0]["total_steps"] == 9
+    ends = [s for s in steps if s["full_valid_loss"] is not None]
+    assert [s["step"] for s in ends] == [3, 6, 9]
+    assert ends[-1]["full_valid_loss"] < ends[0]["full_valid_loss"]
+    assert [(c[0], c[1]) for c in checkpoints] == [(3, 1), (6, 2), (9, 3)]
+    for step, _, adapter_dir, metrics in checkpoints:
+        assert (adapter_dir / "adapter_model.safetensors").exists()
+        assert json.loads((adapter_dir / "metrics.json").read_text())["step"] == step == metrics["step"]
+    assert (result.final_adapter / "adapter_config.json").exists()
+    assert result.trained_tokens == 3 * sum(trainer.billable_tokens(e, "supervised") for e in examples)
+
+
+@pytest.mark.training
+def test_adapter_changes_the_greedy_answer(trained):
+    from ftlab.sandbox.inference import Engine
+    (result, _, _), examples = trained
+    engine = Engine()
+    prompt = examples[0]["messages"][:2]
+    base = engine.chat(prompt, temperature=0, max_tokens=12).choices[0].text
+    tuned = engine.chat(prompt, adapter_dir=result.final_adapter, temperature=0, max_tokens=12).choices[0].text
+    assert tuned != base and tuned.startswith("CODICE-ZETA")
+
+
+@pytest.mark.training
+def test_same_seed_same_losses_and_exact_resume(tmp_path):
+    examples = [example(i) for i in range(4)]
+    _, reference, _ = run(tmp_path, examples, name="a")
+    _, again, _ = run(tmp_path, examples, name="b")
+    assert [s["train_loss"] for s in again] == [s["train_loss"] for s in reference]
+    _, other_seed, _ = run(tmp_path, examples, name="c", seed=4)
+    assert [s["train_loss"] for s in other_seed] != [s["train_loss"] for s in reference]
+
+    steps_d = []
+
+    def stop_after_two():
+        return "pause" if len(steps_d) >= 2 else None
+
+    config = trainer.TrainConfig(n_epochs=1, batch_size=1, learning_rate_multiplier=2.0, seed=3)
+    result = trainer.train(examples, None, config, tmp_path / "d", on_step=steps_d.append,
+                           should_stop=stop_after_two)
+    assert result.stopped == "pause" and result.steps == 2 and result.final_adapter is None
+    assert (tmp_path / "d" / "pause" / "state.pt").exists()
+    resumed, rest, _ = run(tmp_path, examples, name="d", resume=tmp_path / "d" / "pause")
+    assert [s["step"] for s in rest] == [3, 4]
+    assert [s["train_loss"] for s in steps_d + rest] == [s["train_loss"] for s in reference]
+    assert resumed.trained_tokens == sum(trainer.billable_tokens(e, "supervised") for e in examples)
+
+
+@pytest.mark.training
+def test_cancel_stops_before_the_next_micro_batch(tmp_path):
+    result, steps, checkpoints = run(tmp_path, [example(i) for i in range(4)], stop=lambda: "cancel")
+    assert result.stopped == "cancel" and result.steps == 0 and not steps and not checkpoints
+    assert result.final_adapter is None and not (tmp_path / "run" / "adapter").exists()
+
+
+@pytest.mark.training
+def test_dpo_trains_the_preferred_answer_up(tmp_path):
+    def pair(i):
+        return {"input": {"messages": [{"role": "user", "content": f"Saluta {i}."}]},
+                "preferred_output": [{"role": "assistant", "content": f"Buongiorno {i}!"}],
+                "non_preferred_output": [{"role": "assistant", "content": f"Ciao {i}."}]}
+
+    result, steps, _ = run(tmp_path, [pair(i) for i in range(4)], [pair(9)], epochs=2, batch=2, lr=5.0,
+                           method="dpo")
+    assert result.steps == 4 and result.final_adapter is not None
+    assert steps[0]["train_loss"] == pytest.approx(0.6931, abs=1e-3)   # log 2: policy == reference
+    assert steps[-1]["train_loss"] < steps[0]["train_loss"]
+    assert steps[-1]["full_valid_loss"] is not None
+
+
+def test_unknown_method_is_a_clear_error(tmp_path):
+    config = trainer.TrainConfig(n_epochs=1, batch_size=1, learning_rate_multiplier=1.0, seed=1,
+                                 method="reinforcement")
+    with pytest.raises(trainer.TrainingError, match="reinforcement"):
+        trainer.train([example(1)], None, config, tmp_path)
