@@ -70,3 +70,16 @@ def test_action_errors_are_shown(fake):
     monitor.job_id = "ftjob-nope"
     assert monitor.act("cancel") is None
     assert "Job sconosciuto: ftjob-nope" in monitor.message.value
+
+
+def test_polls_by_itself_only_once_a_frontend_renders_it(fake):
+    fake.jobs["ftjob-1"] = job_json("ftjob-1", "running")
+    monitor = JobMonitor(fake.client, "ftjob-1", poll=0.01)
+    assert not monitor.polling  # displayed or not, no frontend has rendered a view yet
+    monitor._view_count = 1  # what the browser reports when it draws the widget
+    assert monitor.polling
+    monitor.close()
+    assert not monitor.polling
+    quiet = JobMonitor(fake.client, "ftjob-1", poll=0.01, autostart=False)
+    quiet._view_count = 1
+    assert not quiet.polling

@@ -2,8 +2,9 @@
 
 ``refresh()`` polls the backend once and updates every widget; ``wait()`` refreshes until the
 job stops (what a notebook cell, or nbval, calls); ``start()`` polls in a background thread
-instead, so the buttons stay usable while the kernel is free. Polling ends at a terminal status
-and when the monitor is closed.
+instead, so the buttons stay usable while the kernel is free. The thread starts by itself when a
+browser renders the monitor (never under nbval). Polling ends at a terminal status and when the
+monitor is closed.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ MAX_LOG_LINES = 300
 class JobMonitor(widgets.VBox):
     """Watch ``job_id``; ``poll`` seconds between refreshes in ``wait()`` and ``start()``."""
 
-    def __init__(self, client, job_id: str, *, poll: float = 2.0):
+    def __init__(self, client, job_id: str, *, poll: float = 2.0, autostart: bool = True):
         self.client, self.job_id, self.poll = client, job_id, poll
         self.job, self.events, self._seen, self._plotted = None, [], set(), None
         self._thread, self._stop, self._lock = None, threading.Event(), threading.Lock()
@@ -43,6 +44,15 @@ class JobMonitor(widgets.VBox):
         super().__init__([self.status, self.progress, self.plot,
                           widgets.HBox(list(self.buttons.values())), self.message, self.event_log])
         self.refresh()
+        if autostart:
+            # ipywidgets counts the views a real frontend renders (opt-in with 0): poll in the
+            # background only then, never under nbconvert/nbval where nothing is rendered.
+            self._view_count = 0
+            self.observe(self._on_views, names="_view_count")
+
+    def _on_views(self, change) -> None:
+        if (change["new"] or 0) > 0 and not self.done:
+            self.start()
 
     # ------------------------------------------------------------------ polling
 
