@@ -61,6 +61,7 @@ def test_file_create_retrieve_content_delete(client, tmp_path):
     assert again == created
     assert client.files.content(created.id).read() == path.read_bytes()
     deleted = client.files.delete(created.id)
+    required_fields_present(deleted)
     assert deleted.deleted and deleted.id == created.id and deleted.object == "file"
     with pytest.raises(openai.NotFoundError):
         client.files.retrieve(created.id)

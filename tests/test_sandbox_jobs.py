@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import signal
 import time
@@ -132,7 +131,9 @@ def test_short_training_end_to_end(tmp_path, tiny):
                                                max_tokens=2)
         assert early.usage.completion_tokens > 0
 
-        assert client.models.delete(done.fine_tuned_model).deleted
+        gone = client.models.delete(done.fine_tuned_model)
+        required_fields_present(gone)
+        assert gone.deleted and gone.id == done.fine_tuned_model
         with pytest.raises(openai.NotFoundError):
             client.chat.completions.create(model=done.fine_tuned_model, messages=PROMPT)
 
@@ -219,3 +220,18 @@ def _children_cmdlines():
     import psutil
     for p in psutil.process_iter(["pid", "cmdline"]):
         yield p.info["pid"], " ".join(p.info["cmdline"] or [])
+
+
+@pytest.mark.training
+def test_server_killed_mid_job_resumes_on_restart(tmp_path, tiny):
+    home = tmp_path / "home"
+    with sandbox(home) as client:
+        job = client.fine_tuning.jobs.create(model="gpt-4.1-nano", training_file=upload(client, tiny).id,
+                                             hyperparameters={"n_epochs": 1, "batch_size": 5})
+        wait_running(client, job.id)
+        os.kill(control.status(home)["pid"], signal.SIGKILL)  # the server dies; its worker notices
+        with sandbox(home) as again:
+            done = wait_for(again, job.id, TERMINAL, timeout=3600)
+            assert done.status == "succeeded", done.error
+            messages = [e.message for e in again.fine_tuning.jobs.list_events(job.id, limit=100)]
+            assert any(m.startswith("The sandbox stopped at step") for m in messages)

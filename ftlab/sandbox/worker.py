@@ -27,6 +27,7 @@ from .store import Store
 
 log = logging.getLogger("ftlab.sandbox.worker")
 LOCK_BUSY = 3  # exit code: another worker already serves this data dir
+RECYCLE = 4    # exit code: a job ran; a fresh process gives its memory (torch, the model) back
 POLL = 0.5
 
 
@@ -93,16 +94,14 @@ def read_examples(path: Path) -> list:
 def results_csv(store: Store, job_id: str) -> bytes:
     """``step,train_loss,train_accuracy,valid_loss,valid_mean_token_accuracy`` from the metrics events
     (a resumed job's steps included; a repeated step keeps its latest values)."""
-    rows: dict[int, dict] = {}
-    after = None
+    newest_first, after = [], None
     while True:
         events, more = store.list_events(job_id, after=after, limit=1000)
-        for e in reversed(events):
-            if e["type"] == "metrics":
-                rows.setdefault(e["data"]["step"], e["data"])
+        newest_first += events
         if not more:
             break
         after = events[-1]["id"]
+    rows = {e["data"]["step"]: e["data"] for e in reversed(newest_first) if e["type"] == "metrics"}
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
     w.writerow(["step", "train_loss", "train_accuracy", "valid_loss", "valid_mean_token_accuracy"])
@@ -240,15 +239,15 @@ def recover(store: Store) -> None:
              f"its training state; the job cannot continue.{saved} Create a new job to train again."})
 
 
-def step(store: Store, stopping: Stopping) -> bool:
-    """Do one unit of work; return False when there was nothing to do."""
+def step(store: Store, stopping: Stopping) -> str | None:
+    """Do one unit of work: "validated", "trained", or None when there was nothing to do."""
     for job in store.jobs_with_status("validating_files"):
         guarded(store, job, validate_job)
-        return True
+        return "validated"
     for job in store.jobs_with_status("queued"):
         guarded(store, job, lambda s, j: run_job(s, j, stopping))
-        return True
-    return False
+        return "trained"
+    return None
 
 
 def guarded(store: Store, job: dict, fn) -> None:
@@ -273,7 +272,10 @@ def main(data_dir: str) -> int:
     signal.signal(signal.SIGINT, lambda *_: setattr(stopping, "flag", True))
     recover(store)
     while not stopping():
-        if not step(store, stopping):
+        done = step(store, stopping)
+        if done == "trained":
+            return RECYCLE
+        if done is None:
             time.sleep(POLL)
     return 0
 
@@ -304,8 +306,9 @@ class Supervisor:
         while not self._stop.wait(POLL):
             if not self.alive():
                 code = self.proc.returncode if self.proc else None
-                log.warning("worker exited with code %s; restarting", code)
-                if self._stop.wait(2.0 if code == LOCK_BUSY else 0.5):
+                if code != RECYCLE:
+                    log.warning("worker exited with code %s; restarting", code)
+                if self._stop.wait(2.0 if code == LOCK_BUSY else 0.2):
                     return
                 self._spawn()
 
