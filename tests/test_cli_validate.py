@@ -1,6 +1,7 @@
 """`ftlab validate FILE [--model M] [--json] [--no-progress]`."""
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -34,3 +35,18 @@ def test_real_process_exit_code():
     run = subprocess.run([sys.executable, "-m", "ftlab.cli", "validate", str(ESEMPI / "invalid_json.jsonl")],
                          capture_output=True, text=True)
     assert run.returncode == 1 and "invalid_json" in run.stdout and "riga" not in run.stderr
+
+
+class _Tty(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_on_a_terminal_only(monkeypatch, capsys):
+    path = str(ESEMPI / "few_examples.jsonl")
+    for extra, shown in (([], True), (["--no-progress"], False)):
+        err = _Tty()
+        monkeypatch.setattr(sys, "stderr", err)
+        assert cli.main(["validate", path, *extra]) == 0
+        assert ("few_examples.jsonl" in err.getvalue()) is shown
+    capsys.readouterr()
