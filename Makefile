@@ -47,6 +47,12 @@ test-notebooks: install
 	  --sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider; rc=$$?; \
 	  FTLAB_HOME=$$home $(BIN)/python -m ftlab.sandbox.control stop >/dev/null 2>&1; rm -rf $$home; exit $$rc
 
+# The notebooks and their forms in a real JupyterLab driven by headless Chromium (tests/ui).
+# Needs Debian's chromium (no browser download); screenshots go to tests/ui/screenshots-run/.
+test-ui: install
+	@test -x /usr/bin/chromium || { echo "test-ui: /usr/bin/chromium is missing — install chromium: apt-get install chromium" >&2; exit 1; }
+	$(BIN)/python -m pytest tests/ui -p no:cacheprovider -rA
+
 bench: install
 	$(BIN)/python benchmarks/bench_validate.py
 	$(BIN)/python benchmarks/bench_sandbox.py

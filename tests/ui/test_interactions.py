@@ -1,0 +1,117 @@
+"""The course's forms used through the browser: typing in fields, choosing in lists, clicking buttons.
+
+Each test opens its chapter's notebook, runs it (Run → Run All Cells) and then uses the widget as a
+student would; the effect is checked where it lands (the JSONL file, the sandbox, the page).
+"""
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import pytest
+
+from ftlab import paths
+from ftlab.tokens import example_tokens
+from ftlab.validation import validate
+
+pytestmark = pytest.mark.slow
+
+
+def widget(root, kind: str, label: str):
+    """The ipywidgets control of ``kind`` (e.g. "textarea") whose description is ``label``."""
+    return root.locator(f".widget-{kind}:has(> label.widget-label:text-is('{label}'))")
+
+
+def button(root, label: str):
+    return root.locator("button.jupyter-button", has_text=re.compile(f"^\\s*{re.escape(label)}\\s*$"))
+
+
+def output_with(page, text_in_widget: str):
+    """The output area of the cell that displays a widget containing ``text_in_widget``."""
+    return page.locator(".jp-OutputArea-output", has=page.locator(
+        ".jupyter-widgets", has_text=text_in_widget)).last
+
+
+def eventually(check, timeout: float = 120, what: str = "condition"):
+    """Poll ``check()`` until it returns a truthy value (the kernel answers asynchronously)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.3)
+
+
+# --------------------------------------------------------------------------- 01: example editor
+
+def test_example_editor_appends_one_valid_line(notebook):
+    nb = notebook("01_preparazione_dati.ipynb")
+    nb.run_all()
+    page = nb.page
+    form = page.locator(".widget-vbox", has=button(page, "Aggiungi")).last
+    target = nb.lab.home / "lavoro" / "miei_esempi.jsonl"
+    before = target.read_text(encoding="utf-8").splitlines() if target.exists() else []
+
+    user = "Converti in python: restituisci il quadrato di un numero"
+    assistant = 'def quadrato(x: float) -> float:\n    """Il quadrato di x."""\n    return x * x'
+    widget(form, "textarea", "Utente").locator("textarea").fill(user)
+    widget(form, "textarea", "Assistente").locator("textarea").fill(assistant)
+    system = widget(form, "textarea", "Sistema").locator("textarea").input_value()
+    expected = {"messages": ([{"role": "system", "content": system}] if system.strip() else [])
+                + [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]}
+    tokens = example_tokens(expected)
+    # the counter beside the button follows the typing
+    eventually(lambda: f"Token: {tokens} /" in form.inner_text(), what=f"'Token: {tokens}' shown")
+    add = button(form, "Aggiungi")
+    eventually(add.is_enabled, what="Aggiungi enabled")
+    nb.screenshot_element(form, "01_editor_compilato")
+    add.click()
+
+    after = eventually(lambda: (lambda lines: lines if len(lines) == len(before) + 1 else None)(
+        target.read_text(encoding="utf-8").splitlines()), what="one more line in the JSONL")
+    assert after[:-1] == before
+    added = json.loads(after[-1])
+    assert added == expected
+    line_issues = [i for i in validate([added]).issues if i.line is not None and i.severity == "error"]
+    assert line_issues == []
+    eventually(lambda: f"{len(after)} esempi in" in form.inner_text(), what="the new count shown")
+    # the fields are emptied for the next example
+    assert widget(form, "textarea", "Utente").locator("textarea").input_value() == ""
+
+
+# --------------------------------------------------------------------------- 02: validation report
+
+def first_bad_json_line(path) -> int:
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        try:
+            json.loads(line)
+        except json.JSONDecodeError:
+            return number
+    raise AssertionError(f"{path} has no malformed line")
+
+
+def test_report_viewer_shows_the_error_line_and_code(notebook):
+    chosen = paths.DATA_DIR / "esempi_errati" / "invalid_json.jsonl"
+    line = first_bad_json_line(chosen)
+    nb = notebook("02_validazione.ipynb")
+    nb.run_all()
+    page = nb.page
+    viewer = page.locator(".widget-vbox", has=button(page, "Valida")).last
+    widget(viewer, "dropdown", "File").locator("select").select_option(
+        label="esempi_errati/invalid_json.jsonl")
+    button(viewer, "Valida").click()
+
+    errors_tab = viewer.locator(".lm-TabBar-tab", has_text="Errori")
+    eventually(lambda: "invalid_json" in viewer.inner_text(), what="the report of invalid_json.jsonl")
+    errors_tab.click()
+    rows = viewer.locator(".widget-tab-contents table tbody tr:visible")
+    cells = [[c.strip() for c in row.locator("td").all_inner_texts()] for row in rows.all()]
+    header = [h.strip() for h in viewer.locator(
+        ".widget-tab-contents table thead th:visible").all_inner_texts()]
+    table = [dict(zip(header, row)) for row in cells]  # Italian headers, as the student reads them
+    assert {"codice": "invalid_json", "riga": str(line)} in [
+        {k: r.get(k) for k in ("codice", "riga")} for r in table], table
+    nb.screenshot_element(viewer, "02_report_errori")
