@@ -84,13 +84,13 @@ class Engine:
             from transformers import AutoModelForCausalLM, AutoTokenizer
             self.tokenizer = AutoTokenizer.from_pretrained(base_dir)
             self.model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
-            self.model.to(device or models.device()).eval()
+            self.model.to(device or models.default_device()).eval()
         self.device = next(self.model.parameters()).device
         self.eos_ids = {i for i in (self.tokenizer.eos_token_id, self.model.generation_config.eos_token_id)
                         if isinstance(i, int)}
         self.context = getattr(self.model.config, "max_position_embeddings", 8192)
         self._adapters: OrderedDict[str, str] = OrderedDict()   # key → peft adapter name
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()   # not RLock: a stream may be resumed by another thread
 
     # -- adapters
     def _use(self, adapter_dir):
@@ -178,6 +178,7 @@ class Engine:
              max_tokens: int | None = None, n: int = 1, stop=None, seed: int | None = None) -> ChatResult:
         """Complete a conversation ``n`` times: ``ChatResult(choices, prompt_tokens)``."""
         with self._lock:
+            models.tune_threads()
             events = self._generate(messages, adapter_dir, temperature, top_p, max_tokens, n, stop, seed)
             prompt_tokens = next(events)
             final: dict[int, Choice] = {}
@@ -195,6 +196,7 @@ class Engine:
 
         def deltas():
             with self._lock:
+                models.tune_threads()
                 events = self._generate(messages, adapter_dir, temperature, top_p, max_tokens, 1, stops, seed)
                 prompt_tokens, sent = next(events), 0
                 for _, text, reason, count in events:

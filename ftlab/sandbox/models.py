@@ -169,10 +169,26 @@ def base_model_dir(progress: bool = True) -> Path:
     return target
 
 
-def device() -> str:
+def default_device() -> str:
     """``"cuda"`` when a GPU is usable, else ``"cpu"``."""
     import torch
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def tune_threads() -> int:
+    """Set torch's CPU threads: all our CPUs, or 1 when the machine is already busy.
+
+    On a crowded CPU, OpenMP threads spend their time waiting for each other (measured here at
+    load 9 on 2 cores: 1 thread generated 3x faster than 2). Results are bitwise identical with
+    1 or 2 threads, so this does not affect reproducibility. Returns the thread count chosen.
+    """
+    import torch
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    busy = hasattr(os, "getloadavg") and os.getloadavg()[0] > cpus + 1
+    threads = 1 if busy else cpus
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+    return threads
 
 
 def load_base(device: str | None = None, *, progress: bool = True):
@@ -181,7 +197,7 @@ def load_base(device: str | None = None, *, progress: bool = True):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     path = base_model_dir(progress=progress)
-    device = device or globals()["device"]()
+    device = device or default_device()
     try:
         tokenizer = AutoTokenizer.from_pretrained(path)
         model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)

@@ -20,6 +20,7 @@ import math
 import os
 import random
 import shutil
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
@@ -59,6 +60,7 @@ class TrainResult:
     steps: int
     final_adapter: Path | None
     stopped: str | None = None   # None | "cancel" | "pause"
+    useful_tokens: int = 0       # non-padding tokens of the trained forward passes (benchmarks)
 
 
 # ---------------------------------------------------------------- hyperparameters
@@ -274,8 +276,7 @@ class _Run:
             raise TrainingError(tr("Metodo di fine-tuning non supportato dalla sandbox: {m}.",
                                    "Fine-tuning method not supported by the sandbox: {m}.",
                                    m=config.method))
-        torch.set_num_threads(max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                                  else os.cpu_count() or 1))
+        models.tune_threads()
         self.config, self.out_dir = config, Path(out_dir)
         self.should_stop = should_stop or (lambda: None)
         self.dpo = config.method == "dpo"
@@ -299,7 +300,8 @@ class _Run:
         warmup = min(10, max(1, self.total_steps // 20))
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda s: min((s + 1) / warmup, max(0.0, (self.total_steps - s) / max(1, self.total_steps - warmup))))
-        self.step, self.trained_tokens, self.valid_cursor = 0, 0, 0
+        self.step, self.trained_tokens, self.valid_cursor, self.useful_tokens = 0, 0, 0, 0
+        self.threads_checked = time.monotonic()
 
     # -- data order
     def epoch_order(self, epoch: int) -> list[int]:
@@ -312,6 +314,9 @@ class _Run:
         return self.epoch_order(epoch)[k * self.batch_size:(k + 1) * self.batch_size]
 
     def poll(self):
+        if time.monotonic() - self.threads_checked > 10:   # the machine's load changes
+            models.tune_threads()
+            self.threads_checked = time.monotonic()
         reason = self.should_stop()
         if reason in ("cancel", "pause"):
             raise _Stopped(reason)
@@ -368,6 +373,7 @@ class _Run:
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
         self.trained_tokens += sum(self.tokens[i] for i in self.step_examples(self.step))
+        self.useful_tokens += sum(len(ids) for enc in picked for ids, _ in enc)
         self.step += 1
         return {"train_loss": mean_loss if count else None,
                 "train_mean_token_accuracy": hits / count if count else None}
@@ -475,9 +481,9 @@ def train(train_examples: list[dict], valid_examples: list[dict] | None, config:
     except _Stopped as stop:
         if stop.reason == "pause":
             run.save_pause(out_dir / "pause")
-        return TrainResult(run.trained_tokens, run.step, None, stop.reason)
+        return TrainResult(run.trained_tokens, run.step, None, stop.reason, run.useful_tokens)
     final = out_dir / "adapter"
     if final.exists():
         shutil.rmtree(final)
     run.save_adapter(final)
-    return TrainResult(run.trained_tokens, run.step, final, None)
+    return TrainResult(run.trained_tokens, run.step, final, None, run.useful_tokens)
