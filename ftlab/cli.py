@@ -39,6 +39,12 @@ def _guarded(handler):
         except (JobError, openai.APIError) as err:
             print(f"ftlab: {err}", file=sys.stderr)
             return 1
+        except KeyboardInterrupt:  # Ctrl-C stops watching, not the job
+            from ftlab.i18n import tr
+            print(tr("\nftlab: interrotto (il job, se creato, continua sul server).",
+                     "\nftlab: interrupted (the job, if created, keeps running on the server)."),
+                  file=sys.stderr)
+            return 130
     return run
 
 

@@ -97,3 +97,15 @@ def test_lists(fake, capsys):
     assert "gpt-4.1-nano-2025-04-14\tsystem" in capsys.readouterr().out
     assert main(["files", "list", "--purpose", "fine-tune"]) == 0
     assert capsys.readouterr().out.startswith("file-abc\tfine-tune\tprocessed")
+
+
+def test_ctrl_c_while_following_leaves_the_job_alone(fake, monkeypatch, capsys):
+    from ftlab import jobs
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(jobs, "follow", interrupted)
+    fake.jobs["ftjob-1"] = job_json("ftjob-1", "running")
+    assert main(["jobs", "follow", "ftjob-1"]) == 130
+    assert "il job, se creato, continua" in capsys.readouterr().err
+    assert fake.posted("/") == []

@@ -90,3 +90,13 @@ def test_hyperparameters_default_to_auto(fake):
     form.learning_rate_multiplier.auto.value = False
     form.learning_rate_multiplier.number.value = 0.5
     assert form.hyperparameters()["learning_rate_multiplier"] == 0.5
+
+
+def test_reload_keeps_the_choices_and_shows_new_uploads(fake):
+    form = JobForm(fake.client)
+    form.training_file.value = "file-valid"
+    form.validation_file.value = "file-train"
+    fake.add_file("file-new", "nuovo.jsonl", jsonl(200, 10))
+    form.reload.click()
+    assert "file-new" in [v for _, v in form.training_file.options]
+    assert (form.training_file.value, form.validation_file.value) == ("file-valid", "file-train")

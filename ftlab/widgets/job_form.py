@@ -73,12 +73,15 @@ class JobForm(widgets.VBox):
         self.button = widgets.Button(description=tr("Avvia", "Start"), button_style="primary",
                                      icon="play")
         self.button.on_click(lambda _: self.submit())
+        self.reload = widgets.Button(description=tr("Aggiorna elenchi", "Reload lists"), icon="refresh")
+        self.reload.on_click(lambda _: self.refresh(self.model.value))
         self.result = widgets.HTML()
         for w in (self.model, self.training_file, self.n_epochs.auto, self.n_epochs.number):
             w.observe(lambda _: self.update_estimate(), names="value")
         super().__init__([self.model, self.training_file, self.validation_file, self.n_epochs,
                           self.batch_size, self.learning_rate_multiplier, self.suffix, self.seed,
-                          self.estimate, self.confirm, self.button, self.result])
+                          self.estimate, self.confirm, widgets.HBox([self.button, self.reload]),
+                          self.result])
         self.refresh(model)
 
     def refresh(self, model: str | None = None) -> None:
@@ -89,10 +92,12 @@ class JobForm(widgets.VBox):
         files = [f for f in self.client.files.list(purpose="fine-tune")
                  if f.status == "processed"]
         options = [(f"{f.filename} ({f.id})", f.id) for f in files]
+        chosen = self.training_file.value, self.validation_file.value
+        ids = [file_id for _, file_id in options]
         self.training_file.options = options
-        self.training_file.value = options[0][1] if options else None
+        self.training_file.value = chosen[0] if chosen[0] in ids else (ids[0] if ids else None)
         self.validation_file.options = [(tr("(nessuno)", "(none)"), NO_VALIDATION)] + options
-        self.validation_file.value = NO_VALIDATION
+        self.validation_file.value = chosen[1] if chosen[1] in ids else NO_VALIDATION
         self.update_estimate()
 
     def hyperparameters(self) -> dict:
