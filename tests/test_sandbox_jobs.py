@@ -235,3 +235,21 @@ def test_server_killed_mid_job_resumes_on_restart(tmp_path, tiny):
             assert done.status == "succeeded", done.error
             messages = [e.message for e in again.fine_tuning.jobs.list_events(job.id, limit=100)]
             assert any(m.startswith("The sandbox stopped at step") for m in messages)
+
+
+@pytest.mark.training
+def test_dpo_job_trains(tmp_path):
+    pairs = [{"input": {"messages": [{"role": "user", "content": f"Saluta il cliente numero {i}."}]},
+              "preferred_output": [{"role": "assistant", "content": f"Buongiorno, cliente {i}! Come posso aiutarla?"}],
+              "non_preferred_output": [{"role": "assistant", "content": "Ciao."}]} for i in range(10)]
+    with sandbox(tmp_path / "home") as client:
+        f = upload(client, write_jsonl(tmp_path / "dpo.jsonl", pairs))
+        job = client.fine_tuning.jobs.create(
+            model="gpt-4o-mini", training_file=f.id,
+            method={"type": "dpo", "dpo": {"hyperparameters": {"beta": 0.1, "n_epochs": 1, "batch_size": 5}}})
+        done = wait_for(client, job.id, TERMINAL, timeout=3600)
+        assert done.status == "succeeded", done.error
+        assert done.method.type == "dpo" and done.method.dpo.hyperparameters.beta == 0.1
+        assert done.method.dpo.hyperparameters.n_epochs == 1
+        steps = [e for e in client.fine_tuning.jobs.list_events(job.id, limit=50) if e.type == "metrics"]
+        assert len(steps) == 2 and all(e.data["train_loss"] is not None for e in steps)
