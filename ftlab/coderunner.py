@@ -39,13 +39,14 @@ _PATH_EVENTS = {
     "os.utime": 1, "os.rename": 2, "os.link": 2, "os.symlink": 2, "shutil.rmtree": 1,
     "shutil.copyfile": 2, "shutil.move": 2, "os.chflags": 1, "os.setxattr": 1, "os.removexattr": 1,
 }
+OUTPUT_LIMIT = 10 * 1024 * 1024  # bytes a snippet may write to any file, its stdout included
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 
 
 @dataclass
 class RunResult:
     """What happened to one snippet. ``status`` is one of: ok, syntax_error, no_function,
-    error (raised while defining), timeout, cpu_limit, memory, blocked, crashed."""
+    error (raised while defining), timeout, cpu_limit, memory, output_limit, blocked, crashed."""
 
     parses: bool
     runs: bool
@@ -123,25 +124,35 @@ def run_code(code: str, checks: list[dict] | None = None, *, function: str | Non
 
 
 def _run_child(payload: dict, timeout: float) -> tuple[str, dict | None]:
-    """Start the child in a temp dir, feed it the payload, kill its group on timeout."""
+    """Start the child in a temp dir, feed it the payload, kill its group on timeout.
+
+    stdout/stderr go to files beside (not inside) the child's working dir: the child cannot
+    rewrite them by name, and RLIMIT_FSIZE bounds how much a print loop can produce."""
     env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}  # no proxies, no keys
-    with tempfile.TemporaryDirectory(prefix="ftlab-run-") as cwd:
-        proc = subprocess.Popen([sys.executable, "-I", "-S", "-B", os.path.abspath(__file__), "--child"],
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                cwd=cwd, env=env, start_new_session=True, text=True)
-        try:
-            out, err = proc.communicate(json.dumps(payload), timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            return "timeout", None
-        finally:
-            _kill_group(proc)  # nothing the snippet started may outlive it
-    for line in reversed(out.splitlines()):
+    with tempfile.TemporaryDirectory(prefix="ftlab-run-") as base:
+        cwd = os.path.join(base, "work")
+        os.mkdir(cwd)
+        with open(os.path.join(base, "out"), "w+b") as out, open(os.path.join(base, "err"), "w+b") as err:
+            proc = subprocess.Popen([sys.executable, "-I", "-S", "-B", os.path.abspath(__file__), "--child"],
+                                    stdin=subprocess.PIPE, stdout=out, stderr=err, cwd=cwd, env=env,
+                                    start_new_session=True)
+            try:
+                proc.communicate(json.dumps(payload).encode(), timeout=timeout)
+            except subprocess.TimeoutExpired:
+                return "timeout", None
+            finally:
+                _kill_group(proc)  # nothing the snippet started may outlive it
+            out.seek(0)
+            err.seek(0)
+            stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    for line in reversed(stdout.splitlines()):
         if line.startswith(_MARK):
             return "ok", json.loads(line[len(_MARK):])
     if proc.returncode in (-signal.SIGXCPU, -signal.SIGKILL):
         return "cpu_limit", None
-    return ("memory" if "MemoryError" in err else "crashed"), None
+    if len(stdout) >= OUTPUT_LIMIT or proc.returncode == -signal.SIGXFSZ:
+        return "output_limit", None  # Python ignores SIGXFSZ: writes just fail at the limit
+    return ("memory" if "MemoryError" in stderr else "crashed"), None
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
@@ -184,7 +195,7 @@ def _set_limits(memory_mb: int, cpu_seconds: int) -> None:
     mem = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (10 * 1024 * 1024, 10 * 1024 * 1024))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (OUTPUT_LIMIT, OUTPUT_LIMIT))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 

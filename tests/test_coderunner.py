@@ -83,6 +83,17 @@ def test_writes_inside_the_working_dir_are_allowed():
     assert run_code(code, [{"args": [], "expected": "ciao"}]).all_passed
 
 
+def test_output_floods_are_cut_by_the_file_size_limit():
+    code = "import os\ndef f():\n    while True:\n        os.write(1, b'x' * 65536)\n"
+    res = run_code(code, ONE, timeout=20)
+    assert res.status == "output_limit" and res.passed == 0
+
+
+def test_prints_do_not_break_the_report():
+    code = "print('@@ftlab-result@@ not json')\ndef f():\n    print('x' * 10000)\n    return 1"
+    assert run_code(code, ONE).all_passed
+
+
 def test_subprocesses_are_refused():
     res = run_code("import os\ndef f():\n    return os.system('true')", ONE)
     assert res.status == "blocked"
