@@ -54,6 +54,8 @@ def pytest_collection_modifyitems(config, items):
     """Keep the UI tests out of runs that do not name tests/ui explicitly."""
     named = any(_under_ui(arg) for arg in config.args)
     if named:
+        # the whole course first, in chapter order, then the forms: they reuse its trained model
+        items.sort(key=lambda item: 0 if item.path.name == "test_notebooks.py" else 1)
         return
     ui, rest = [], []
     for item in items:
@@ -287,6 +289,36 @@ class NotebookPage:
         self.run_seconds = time.monotonic() - start
         _TIMINGS.append(f"browser run time {self.name}: {self.run_seconds:.0f} s")
         return self.run_seconds
+
+    def cell(self, containing: str):
+        """The code cell whose source contains ``containing``."""
+        return self.page.locator(".jp-NotebookPanel .jp-CodeCell", has=self.page.locator(
+            ".jp-InputArea-editor", has_text=containing)).first
+
+    def run_cell(self, containing: str, timeout_s: float = 900) -> None:
+        """Click into a cell and press Shift+Enter; wait for its execution count."""
+        cell = self.cell(containing)
+        cell.locator(".jp-InputArea-editor").click()
+        self.page.keyboard.press("Shift+Enter")
+        self._wait_counted(cell, timeout_s)
+
+    def add_cell_below(self, containing: str, code: str, timeout_s: float = 900):
+        """Type a new cell under an existing one (Esc, B, Enter, type, Shift+Enter) and run it."""
+        self.cell(containing).locator(".jp-InputArea-editor").click()
+        for key in ("Escape", "b", "Enter"):
+            self.page.keyboard.press(key)
+        self.page.keyboard.insert_text(code)
+        self.page.keyboard.press("Shift+Enter")
+        new = self.cell(code.splitlines()[0])
+        self._wait_counted(new, timeout_s)
+        return new
+
+    def _wait_counted(self, cell, timeout_s: float) -> None:
+        prompt = cell.locator(".jp-InputArea-prompt")
+        deadline = time.monotonic() + timeout_s
+        while not re.search(r"\[\d+\]", prompt.inner_text()):
+            assert time.monotonic() < deadline, f"{self.name}: cell did not finish: {prompt.inner_text()}"
+            time.sleep(0.3)
 
     # checks
 

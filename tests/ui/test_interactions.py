@@ -33,6 +33,13 @@ def output_with(page, text_in_widget: str):
         ".jupyter-widgets", has_text=text_in_widget)).last
 
 
+def table_rows(table) -> list[dict]:
+    """The rows of a rendered pandas HTML table as dicts keyed by the header."""
+    header = [h.strip() for h in table.locator("thead th").all_inner_texts()]
+    return [dict(zip(header, [c.strip() for c in row.locator("td").all_inner_texts()]))
+            for row in table.locator("tbody tr").all()]
+
+
 def eventually(check, timeout: float = 120, what: str = "condition"):
     """Poll ``check()`` until it returns a truthy value (the kernel answers asynchronously)."""
     deadline = time.monotonic() + timeout
@@ -107,11 +114,9 @@ def test_report_viewer_shows_the_error_line_and_code(notebook):
     errors_tab = viewer.locator(".lm-TabBar-tab", has_text="Errori")
     eventually(lambda: "invalid_json" in viewer.inner_text(), what="the report of invalid_json.jsonl")
     errors_tab.click()
-    rows = viewer.locator(".widget-tab-contents table tbody tr:visible")
-    cells = [[c.strip() for c in row.locator("td").all_inner_texts()] for row in rows.all()]
-    header = [h.strip() for h in viewer.locator(
-        ".widget-tab-contents table thead th:visible").all_inner_texts()]
-    table = [dict(zip(header, row)) for row in cells]  # Italian headers, as the student reads them
+    # Italian headers, as the student reads them
+    table = table_rows(viewer.locator(".widget-tab-contents table:visible").first)
     assert {"codice": "invalid_json", "riga": str(line)} in [
         {k: r.get(k) for k in ("codice", "riga")} for r in table], table
     nb.screenshot_element(viewer, "02_report_errori")
+
