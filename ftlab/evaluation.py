@@ -53,13 +53,22 @@ def _cache_put(key: str, record: dict) -> None:
     tmp.replace(path)  # atomic: concurrent runs never read half a file
 
 
+def _backend_key(client) -> str:
+    """Which backend answers. A local server is this FTLAB_HOME's sandbox: its port changes on
+    every start and must not invalidate the cache (which lives in the same FTLAB_HOME)."""
+    base = getattr(client, "base_url", "")
+    if (getattr(base, "host", "") or "") in ("127.0.0.1", "localhost", "::1"):
+        return "sandbox"
+    return str(base)
+
+
 def complete(client, model: str, messages: list, params: dict | None = None, *, cache: bool = True) -> dict:
     """One chat completion as a plain dict (text, tokens, latency, error), cached on disk.
 
     API errors are recorded, not raised: a retired model or a refused prompt is a result too.
     """
     params = dict(DEFAULT_PARAMS if params is None else params)
-    key = cache_key(model, messages, params, str(getattr(client, "base_url", "")))
+    key = cache_key(model, messages, params, _backend_key(client))
     if cache and (hit := _cache_get(key)) is not None:
         return hit | {"cached": True}
     start = time.perf_counter()

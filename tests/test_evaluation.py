@@ -106,6 +106,17 @@ def test_run_models_caches_on_disk_and_records_errors():
     assert client.calls == 8 and not other.cached.any()  # parameters are part of the key
 
 
+def test_cache_survives_a_sandbox_restart_on_another_port():
+    import openai
+
+    data = [example("Converti in python: somma due numeri", GOOD)]
+    first, second = FakeClient(lambda m, msgs: GOOD), FakeClient(lambda m, msgs: GOOD)
+    first.base_url = openai.OpenAI(api_key="x", base_url="http://127.0.0.1:40001/v1").base_url
+    second.base_url = openai.OpenAI(api_key="x", base_url="http://127.0.0.1:40002/v1").base_url
+    ev.run_models(first, ["m"], data, progress=False)
+    assert ev.run_models(second, ["m"], data, progress=False).cached.all() and second.calls == 0
+
+
 def test_cache_key_depends_on_every_input():
     base = ev.cache_key("m", [{"role": "user", "content": "a"}], {"t": 0}, "b")
     assert base != ev.cache_key("m2", [{"role": "user", "content": "a"}], {"t": 0}, "b")
