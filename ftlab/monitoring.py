@@ -221,7 +221,7 @@ def diagnose(frame, checkpoints: pd.DataFrame | None = None) -> str:
             "while training loss keeps falling: the model memorises the examples.",
             s=check.start_step, b=check.best_valid_loss, f=check.final_valid_loss, r=check.rise))
         lines.append(_advice(check, checkpoints))
-    elif check.best_valid_loss is not None and check.rise <= 0.005:
+    elif check.best_valid_loss is not None and check.rise == 0:
         lines.append(tr("Nessun overfitting: la validation loss scende fino alla fine ({f:.3f}); "
                         "qualche epoca in più potrebbe ancora aiutare.",
                         "No overfitting: validation loss falls until the end ({f:.3f}); "
