@@ -62,3 +62,21 @@ def test_streaming_sse(client):
     assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "length"
     assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens == 5
     assert len({c.id for c in chunks}) == 1
+
+
+def test_concurrent_and_abandoned_streams_do_not_block(client):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def ask(stream):
+        kw = dict(model="gpt-4.1-nano", messages=MESSAGES, max_tokens=3, temperature=0)
+        if not stream:
+            return client.chat.completions.create(**kw).choices[0].message.content
+        return "".join(c.choices[0].delta.content or "" for c in client.chat.completions.create(stream=True, **kw)
+                       if c.choices)
+
+    abandoned = client.chat.completions.create(model="gpt-4.1-nano", messages=MESSAGES, max_tokens=50, stream=True)
+    next(iter(abandoned))
+    abandoned.close()  # the user stops reading half way
+    with ThreadPoolExecutor(3) as pool:
+        answers = list(pool.map(ask, [False, True, False]))
+    assert answers[0] == answers[1] == answers[2]

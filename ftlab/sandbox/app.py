@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import secrets
 import threading
 import time
@@ -42,16 +43,17 @@ def _paged(fn, **kw):
 
 
 class Generator:
-    """Loads the inference engine on first use and serialises generation (one model in memory)."""
+    """Loads the inference engine on first use (one model in memory; the engine serialises calls)."""
 
     def __init__(self):
         self._engine = None
-        self.lock = threading.Lock()
+        self._lock = threading.Lock()
 
     def engine(self):
-        if self._engine is None:
-            from .inference import Engine
-            self._engine = Engine()
+        with self._lock:
+            if self._engine is None:
+                from .inference import Engine
+                self._engine = Engine()
         return self._engine
 
 
@@ -260,7 +262,7 @@ def create_app(data_dir: str | Path, token: str, *, max_file_bytes: int = schema
         adapter = adapter_of(model)
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            return StreamingResponse(_sse(generator, model, adapter, settings, include_usage),
+            return StreamingResponse(_closing(_sse(generator, model, adapter, settings, include_usage)),
                                      media_type="text/event-stream")
         from starlette.concurrency import run_in_threadpool
         choices, prompt_tokens = await run_in_threadpool(_generate, generator, adapter, settings)
@@ -270,8 +272,30 @@ def create_app(data_dir: str | Path, token: str, *, max_file_bytes: int = schema
 
 
 def _generate(generator: Generator, adapter, settings: dict):
-    with generator.lock:
-        return generator.engine().chat(adapter_dir=adapter, **settings)
+    return generator.engine().chat(adapter_dir=adapter, **settings)
+
+
+def _produce(engine, adapter, settings: dict, out: queue.Queue) -> None:
+    """Generate one streamed answer to the end in its own thread, whatever the client does: a
+    client that stops reading can then never keep the engine (and every later request) waiting."""
+    try:
+        stream = engine.stream(adapter_dir=adapter, **settings)
+        for delta in stream:
+            out.put(delta)
+        out.put(stream.result)
+    except Exception as exc:  # re-raised in the response generator
+        out.put(exc)
+
+
+async def _closing(events):
+    """Iterate a blocking generator in worker threads and always close it, also when the client
+    goes away mid-stream: closing it ends the generation and frees the engine for the next call."""
+    from starlette.concurrency import run_in_threadpool
+    try:
+        while (chunk := await run_in_threadpool(next, events, None)) is not None:
+            yield chunk
+    finally:
+        events.close()
 
 
 def _sse(generator: Generator, model: str, adapter, settings: dict, include_usage: bool):
@@ -283,17 +307,19 @@ def _sse(generator: Generator, model: str, adapter, settings: dict, include_usag
 
     n = settings.pop("n")
     prompt_tokens = completion_tokens = 0
-    with generator.lock:
-        engine = generator.engine()
-        for index in range(n):
-            yield event(schemas.chunk(cid, created, model, delta={"role": "assistant", "content": ""}, index=index))
-            stream = engine.stream(adapter_dir=adapter, **settings)
-            for delta in stream:
-                yield event(schemas.chunk(cid, created, model, delta={"content": delta}, index=index))
-            result = stream.result
-            prompt_tokens = result.prompt_tokens
-            completion_tokens += result.completion_tokens
-            yield event(schemas.chunk(cid, created, model, delta={}, finish_reason=result.finish_reason, index=index))
+    engine = generator.engine()
+    for index in range(n):
+        yield event(schemas.chunk(cid, created, model, delta={"role": "assistant", "content": ""}, index=index))
+        deltas: queue.Queue = queue.Queue()
+        threading.Thread(target=_produce, args=(engine, adapter, settings, deltas), daemon=True).start()
+        while isinstance(item := deltas.get(), str):
+            yield event(schemas.chunk(cid, created, model, delta={"content": item}, index=index))
+        if isinstance(item, Exception):
+            raise item
+        result = item
+        prompt_tokens = result.prompt_tokens
+        completion_tokens += result.completion_tokens
+        yield event(schemas.chunk(cid, created, model, delta={}, finish_reason=result.finish_reason, index=index))
     if include_usage:
         yield event(schemas.chunk(cid, created, model, usage_=schemas.usage(prompt_tokens, completion_tokens)))
     yield "data: [DONE]\n\n"
