@@ -52,14 +52,16 @@ def bench_preparation(skip_first: bool) -> None:
             print(f"stand-in preparation, first time (download + verify + convert): {seconds:6.1f} s {load()}")
     from ftlab.sandbox import models
     models.base_model_dir(progress=True)   # make sure the shared cache is ready
-    code = ("import time; t = time.perf_counter(); from ftlab.sandbox import models; "
-            "models.load_base(progress=False); print(time.perf_counter() - t)")
+    code = ("import time; t0 = time.perf_counter(); import torch, transformers; "
+            "t1 = time.perf_counter(); from ftlab.sandbox import models; models.load_base(progress=False); "
+            "print(t1 - t0, time.perf_counter() - t1)")
     start = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, check=True,
                          capture_output=True, text=True).stdout
     total = time.perf_counter() - start
-    print(f"stand-in start, cached: load_base() {float(out.split()[-1]):.1f} s "
-          f"(whole new process incl. imports {total:.1f} s) {load()}")
+    imports, load_s = (float(x) for x in out.split()[-2:])
+    print(f"stand-in start, cached: load_base() {load_s:.1f} s after importing torch+transformers "
+          f"({imports:.1f} s); whole new process {total:.1f} s {load()}")
 
 
 def course_data() -> tuple[list, list, str]:
@@ -90,17 +92,19 @@ def bench_training(epochs: int | None, out: Path) -> Path:
     steps = []
     print(f"course fine-tune: {len(train)} training + {len(valid)} validation examples from {source}, "
           f"{hp} {load()}")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = trainer.train(train, valid, config, out, on_step=steps.append)
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     from transformers import AutoTokenizer
     from ftlab.sandbox import models
     tokenizer = AutoTokenizer.from_pretrained(models.base_model_dir(progress=False))
     labelled = sum(sum(m[1:]) for _, m in (trainer.encode_chat(tokenizer, e["messages"]) for e in train))
     labelled *= hp["n_epochs"]
-    print(f"  wall time (load + {result.steps} steps + validation + checkpoints): {wall:6.1f} s {load()}")
-    print(f"  useful (non-padding, trained) tokens/s: {result.useful_tokens / wall:6.1f}   "
-          f"loss tokens/s: {labelled / wall:6.1f}   billable trained_tokens: {result.trained_tokens}")
+    print(f"  wall time (load + {result.steps} steps + validation + checkpoints): {wall:6.1f} s, "
+          f"CPU time {cpu:.1f} s {load()}")
+    print(f"  useful (non-padding, trained) tokens/s: {result.useful_tokens / wall:6.1f} wall, "
+          f"{result.useful_tokens / cpu:6.1f} per CPU-second   loss tokens/s: {labelled / wall:6.1f}   "
+          f"billable trained_tokens: {result.trained_tokens}")
     first, last = steps[0], steps[-1]
     print(f"  train loss {first['train_loss']:.3f} → {last['train_loss']:.3f}; "
           f"full validation loss at the end {last['full_valid_loss']}")
@@ -116,12 +120,12 @@ def bench_generation(adapter: Path | None) -> None:
     for label, adapter_dir in (("base", None), ("adapter", adapter)):
         if label == "adapter" and adapter_dir is None:
             continue
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         result = engine.chat(prompt, adapter_dir=adapter_dir, temperature=0, max_tokens=96)
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
         tokens = result.choices[0].completion_tokens
         print(f"generation ({label}, greedy, {tokens} tokens incl. prefill of {result.prompt_tokens}): "
-              f"{tokens / seconds:5.1f} tokens/s {load()}")
+              f"{tokens / seconds:5.1f} tokens/s wall, {tokens / cpu:5.1f} per CPU-second {load()}")
 
 
 def bench_server_rss() -> None:
