@@ -242,10 +242,16 @@ def _advice(check: Overfitting, checkpoints) -> str:
     steps_per_epoch = int(checkpoints["step"].diff().dropna().median()) \
         if checkpoints is not None and len(checkpoints) > 1 else None
     parts = []
-    if best is not None:
+    if best is not None and int(best["step"]) <= check.start_step:
         parts.append(tr("usa il checkpoint migliore ({c}, passo {s})",
                         "use the best checkpoint ({c}, step {s})",
                         c=best["checkpoint"], s=int(best["step"])))
+    elif best is not None:  # only the last 3 epochs are kept: all may be past the turning point
+        parts.append(tr("i checkpoint conservati vengono tutti dopo il passo {t} (il meno peggio è "
+                        "{c}, passo {s}): meglio riaddestrare",
+                        "the kept checkpoints all come after step {t} (the least bad is {c}, "
+                        "step {s}): better retrain", t=check.start_step, c=best["checkpoint"],
+                        s=int(best["step"])))
     if steps_per_epoch:
         epochs = max(1, math.ceil(check.start_step / steps_per_epoch))
         parts.append(tr("riaddestra con n_epochs={e}", "retrain with n_epochs={e}", e=epochs))
