@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.ftlab-installed
 # e.g. TORCH_SPEC="torch --index-url <your CPU wheel index>" elsewhere.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: lab test install test-unit test-sdk-matrix test-notebooks bench clean-home
+.PHONY: lab test install test-unit test-sdk-matrix test-notebooks test-ui bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,10 +24,10 @@ install: $(STAMP)
 lab: install
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 
-test: install test-unit test-sdk-matrix test-notebooks
+test: install test-unit test-sdk-matrix test-notebooks test-ui
 
 test-unit: install
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests --ignore=tests/ui
 
 # The sandbox's API tests again with the oldest supported openai SDK (the venv has the newest);
 # it goes into .sdk/ and shadows the venv's copy through PYTHONPATH. Training tests run once, above.
@@ -44,7 +44,7 @@ test-sdk-matrix: install
 # cells are compared with the committed ones (ids and timestamps masked by the sanitize file).
 test-notebooks: install
 	home=$$(mktemp -d) && FTLAB_HOME=$$home $(BIN)/python -m pytest --nbval-lax notebooks \
-	  --sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider; rc=$$?; \
+	  --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider; rc=$$?; \
 	  FTLAB_HOME=$$home $(BIN)/python -m ftlab.sandbox.control stop >/dev/null 2>&1; rm -rf $$home; exit $$rc
 
 # The notebooks and their forms in a real JupyterLab driven by headless Chromium (tests/ui).
