@@ -392,6 +392,15 @@ class NotebookPage:
         _SHOTS_TAKEN.append(path)
         return path
 
+    def screenshot_view(self, locator, stem: str) -> Path:
+        """The JupyterLab window as the student sees it, scrolled to the cell holding ``locator``."""
+        path = self.shots / f"{stem}.png"
+        locator.evaluate("e => (e.closest('.jp-Cell') || e).scrollIntoView({block: 'start'})")
+        self.page.wait_for_timeout(300)
+        self.page.screenshot(path=str(path))
+        _SHOTS_TAKEN.append(path)
+        return path
+
     def close(self) -> None:
         """Close the page and end the notebook's session, so a later test starts its own kernel."""
         self.page.close()

@@ -119,4 +119,5 @@ def test_report_viewer_shows_the_error_line_and_code(notebook):
     assert {"codice": "invalid_json", "riga": str(line)} in [
         {k: r.get(k) for k in ("codice", "riga")} for r in table], table
     nb.screenshot_element(viewer, "02_report_errori")
+    nb.screenshot_view(viewer, "02_report_in_jupyterlab")
 
