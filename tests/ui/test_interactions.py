@@ -121,3 +121,51 @@ def test_report_viewer_shows_the_error_line_and_code(notebook):
     nb.screenshot_element(viewer, "02_report_errori")
     nb.screenshot_view(viewer, "02_report_in_jupyterlab")
 
+
+
+# --------------------------------------------------------------------------- 04: job form + monitor
+
+MONITOR_CELL = """from ftlab.widgets import JobMonitor
+monitor_ui = JobMonitor(client, modulo.job.id, poll=2)
+monitor_ui.start()
+monitor_ui"""
+
+
+def test_job_form_starts_a_job_that_the_monitor_follows_to_succeeded(notebook):
+    nb = notebook("04_job.ipynb")
+    # only the cells the form needs (Run All would train the course's whole job once more)
+    nb.run_cell("client = ftlab.connect()")
+    nb.run_cell("jobs.upload(client")
+    nb.run_cell("JobForm(client)")
+    page = nb.page
+    form = page.locator(".widget-vbox", has=button(page, "Avvia")).last
+    form.wait_for()
+
+    # a short trial run: the 20-example validation set as training data, 1 epoch
+    training = widget(form, "dropdown", "Training").locator("select")
+    label = next(o for o in training.locator("option").all_inner_texts()
+                 if o.startswith("validation.jsonl"))
+    training.select_option(label=label)
+    widget(form, "dropdown", "Validazione").locator("select").select_option(label="(nessuno)")
+    epochs = form.locator(".widget-hbox", has=page.locator(".widget-label", has_text="n_epochs"))
+    epochs.locator("input[type=checkbox]").uncheck()
+    epochs.locator("input[type=number], input[type=text]").last.fill("1")
+    epochs.locator("input[type=number], input[type=text]").last.press("Tab")
+    widget(form, "text", "Suffisso").locator("input").fill("prova-browser")
+    eventually(lambda: "× 1 epoche" in form.inner_text(), what="the estimate for 1 epoch")
+    button(form, "Avvia").click()
+
+    created = eventually(lambda: re.search(r"Job creato: (ftjob-\S+)", form.inner_text()),
+                         what="the created job id")
+    job_id = created.group(1)
+
+    nb.add_cell_below("JobForm(client)", MONITOR_CELL)
+    monitor = page.locator(".widget-vbox", has=page.locator(".widget-html", has_text=job_id)).filter(
+        has=button(page, "Pausa")).last
+    eventually(lambda: re.search(r"\bsucceeded\b", monitor.inner_text()), timeout=1500,
+               what=f"{job_id} succeeded in the monitor")
+    plot = monitor.locator("img").first
+    eventually(lambda: plot.evaluate("img => img.complete && img.naturalWidth > 100"),
+               what="the loss plot drawn")
+    nb.screenshot_element(monitor, "04_monitor_succeeded")
+    nb.screenshot_view(form, "04_job_in_jupyterlab")
