@@ -30,6 +30,7 @@ import torch.nn.functional as F
 
 from ftlab.i18n import tr
 from ftlab.sandbox import models
+from ftlab.tokens import default_epochs  # the same "auto" rule the estimates use
 
 BASE_LR = 1e-4          # learning rate = BASE_LR × learning_rate_multiplier
 LORA_RANK = 16
@@ -64,16 +65,6 @@ class TrainResult:
 
 
 # ---------------------------------------------------------------- hyperparameters
-
-def default_epochs(n_examples: int) -> int:
-    """OpenAI's observed "auto" rule: 3, more for tiny sets (up to 25), fewer for huge ones."""
-    n = max(1, n_examples)
-    if n * 3 < 100:
-        return min(25, 100 // n)
-    if n * 3 > 25_000:
-        return max(1, 25_000 // n)
-    return 3
-
 
 def resolve_hyperparameters(n_examples: int, requested: dict | None) -> dict:
     """Turn "auto" (or missing) values into numbers, like OpenAI shows them on the job.
