@@ -12,6 +12,8 @@ __version__ = "0.1.0"
 # public name -> module that defines it
 _EXPORTS = {
     "connect": "ftlab.backend",
+    "is_sandbox": "ftlab.backend",
+    "backend_name": "ftlab.backend",
     "read_jsonl": "ftlab.datasets",
     "write_jsonl": "ftlab.datasets",
     "iter_jsonl": "ftlab.datasets",
@@ -19,6 +21,7 @@ _EXPORTS = {
     "split": "ftlab.datasets",
     "find_duplicates": "ftlab.datasets",
     "validate": "ftlab.validation",
+    "FirstLineLabel": "ftlab.validation",
     "example_tokens": "ftlab.tokens",
     "token_stats": "ftlab.tokens",
     "default_epochs": "ftlab.tokens",
