@@ -1,7 +1,8 @@
 """The course's forms used through the browser: typing in fields, choosing in lists, clicking buttons.
 
-Each test opens its chapter's notebook, runs it (Run → Run All Cells) and then uses the widget as a
-student would; the effect is checked where it lands (the JSONL file, the sandbox, the page).
+Each test opens its chapter's notebook, runs it (Run → Run All Cells, or only the cells the form
+needs, or a cell typed as a student would) and then uses the widget as a student would; the effect
+is checked where it lands (the JSONL file, the sandbox, the votes file, the registry, the page).
 """
 from __future__ import annotations
 
@@ -169,3 +170,122 @@ def test_job_form_starts_a_job_that_the_monitor_follows_to_succeeded(notebook):
                what="the loss plot drawn")
     nb.screenshot_element(monitor, "04_monitor_succeeded")
     nb.screenshot_view(form, "04_job_in_jupyterlab")
+
+
+# --------------------------------------------------------------------------- 06: A/B comparison
+
+BASE = "gpt-4.1-nano-2025-04-14"
+SYSTEM = "Converti la richiesta in una funzione Python."
+AB_PARAMS = {"temperature": 0, "max_tokens": 40, "seed": 42}  # short answers: ~3 s each on the sandbox
+AB_SUFFIX = "ab-browser"
+
+
+def sandbox_client(lab):
+    """The official SDK on the sandbox of the lab's FTLAB_HOME (the kernels' ftlab.connect() finds it)."""
+    import openai
+
+    from ftlab.sandbox import control
+
+    info = control.start(lab.home, env=lab.env())
+    return openai.OpenAI(base_url=info["base_url"], api_key=control.token(lab.home))
+
+
+def small_fine_tuned_model(lab, client) -> str:
+    """A real fine-tuned model, as cheap as one can be: 10 course examples, 1 epoch (~30 s here).
+
+    The sandbox really trains it; after 10 steps it already answers with a ``def`` where the base
+    model talks about Python, so the two answers of the comparison differ.
+    """
+    tag = f":{AB_SUFFIX}:"
+    for job in client.fine_tuning.jobs.list(limit=100):
+        if job.status == "succeeded" and tag in (job.fine_tuned_model or ""):
+            return job.fine_tuned_model  # already trained in this lab's home (a rerun)
+    lines = (paths.DATA_DIR / "converti_python" / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    data = lab.base / "ab_train_10.jsonl"
+    data.write_text("\n".join(lines[:10]) + "\n", encoding="utf-8")
+    with data.open("rb") as f:
+        uploaded = client.files.create(file=f, purpose="fine-tune")
+    job = client.fine_tuning.jobs.create(model=BASE, training_file=uploaded.id, suffix=AB_SUFFIX,
+                                         hyperparameters={"n_epochs": 1}, seed=42)
+    job = eventually(lambda: (lambda j: j if j.status in ("succeeded", "failed", "cancelled") else None)(
+        client.fine_tuning.jobs.retrieve(job.id)), timeout=900, what=f"{job.id} finished")
+    assert job.status == "succeeded", job.error
+    return job.fine_tuned_model
+
+
+def read_votes(lab) -> list[dict]:
+    path = lab.home / "ab_votes.jsonl"  # ABComparison's default: $FTLAB_HOME/ab_votes.jsonl
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+
+
+def indexed_table_rows(table) -> dict[str, dict]:
+    """A rendered DataFrame whose index is shown (one <th> per row): {index: {column: text}}."""
+    header = [h.strip() for h in table.locator("thead tr").last.locator("th").all_inner_texts()][1:]
+    return {row.locator("th").first.inner_text().strip():
+            dict(zip(header, [c.strip() for c in row.locator("td").all_inner_texts()]))
+            for row in table.locator("tbody tr").all()}
+
+
+def test_ab_comparison_shows_two_answers_and_records_the_vote(lab, notebook):
+    # base vs a really fine-tuned model: the comparison chapter 06 teaches (two names of the same
+    # base weights would show the same text twice and could not tell the panes apart)
+    client = sandbox_client(lab)
+    ft = small_fine_tuned_model(lab, client)
+    votes_before = read_votes(lab)
+
+    nb = notebook("06_valutazione.ipynb")
+    nb.run_cell("client = ftlab.connect()")
+    # the chapter's own form cell needs the course model of notebook 04: the student types one
+    # with the model just trained (and short answers)
+    nb.add_cell_below("client = ftlab.connect()", f"""# confronto A/B: base contro il modello appena addestrato
+from ftlab.widgets.ab import ABComparison
+prova_ab = ABComparison(client, {{"base": "{BASE}", "fine-tuned": "{ft}"}},
+                        system="{SYSTEM}", params={AB_PARAMS!r})
+prova_ab""")
+    page = nb.page
+    form = page.locator(".widget-vbox", has=button(page, "Confronta")).first
+    form.wait_for()
+    one_better = button(form, "1 è meglio")
+    assert one_better.is_disabled()  # nothing to vote on yet
+
+    prompt = "Converti in Python: raddoppia un numero"
+    widget(form, "dropdown", "A").locator("select").select_option(label="base")
+    widget(form, "dropdown", "B").locator("select").select_option(label="fine-tuned")
+    widget(form, "textarea", "Richiesta").locator("textarea").fill(prompt)
+    button(form, "Confronta").click()
+
+    panes = form.locator(".widget-html", has=page.locator("pre"))
+    eventually(lambda: panes.count() == 2 and all(t.strip() for t in panes.locator("pre").all_inner_texts()),
+               timeout=300, what="two answers shown")
+    assert [p.locator("b").inner_text() for p in panes.all()] == ["Risposta 1", "Risposta 2"]  # blind
+    shown = [t.strip() for t in panes.locator("pre").all_inner_texts()]
+    # the panes hold the two models' real answers (greedy, so the SDK gets the same text again)
+    messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": prompt}]
+    expected = {m: client.chat.completions.create(model=m, messages=messages, **AB_PARAMS)
+                .choices[0].message.content.strip() for m in (BASE, ft)}
+    assert sorted(shown) == sorted(expected.values()), (shown, expected)
+    assert shown[0] != shown[1], shown
+    eventually(one_better.is_enabled, what="the vote buttons enabled")
+    nb.screenshot_element(form, "06_ab_risposte")
+
+    one_better.click()
+    eventually(lambda: "Voto salvato" in form.inner_text(), what="the vote confirmed on the page")
+    votes = read_votes(lab)
+    assert len(votes) == len(votes_before) + 1
+    vote = votes[-1]
+    first_model = next(m for m, text in expected.items() if text == shown[0])
+    assert (vote["prompt"], vote["model_a"], vote["model_b"], vote["winner"], vote["blind"]) == (
+        prompt, BASE, ft, first_model, True)
+    assert {m: a.strip() for m, a in vote["answers"].items()} == expected
+    assert f"Voto salvato: {first_model}." in form.inner_text()
+    eventually(one_better.is_disabled, what="one vote per comparison")
+    assert button(form, "2 è meglio").is_disabled() and button(form, "Pari").is_disabled()
+    nb.screenshot_element(form, "06_ab_votato")
+
+    # the tally the chapter shows next counts the vote
+    tally = nb.add_cell_below("# confronto A/B", "prova_ab.tally()")
+    rows = indexed_table_rows(eventually(lambda: (lambda t: t if t.count() else None)(
+        tally.locator(".jp-OutputArea table")), what="the tally table"))
+    loser = ft if first_model == BASE else BASE
+    assert rows[first_model]["vinte"] == "1" and rows[loser]["perse"] == "1", rows
+
