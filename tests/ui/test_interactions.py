@@ -289,3 +289,49 @@ prova_ab""")
     loser = ft if first_model == BASE else BASE
     assert rows[first_model]["vinte"] == "1" and rows[loser]["perse"] == "1", rows
 
+
+# --------------------------------------------------------------------------- 08: registry browser
+
+REG_TASK = "registro-browser"  # a task of its own: the course's models (if any) stay out of the way
+REG_V1 = f"ft:{BASE}:ftlab:{REG_TASK}-v1:UIREG1"
+REG_V2 = f"ft:{BASE}:ftlab:{REG_TASK}-v2:UIREG2"
+
+BROWSER_CELL = """# il registro del workspace, sfogliato dallo studente
+from ftlab import registry as reg
+from ftlab.widgets.registry_browser import RegistryBrowser
+RegistryBrowser(reg.Registry())"""
+
+
+def test_registry_browser_promote_changes_the_stage_in_the_table(lab, notebook):
+    from ftlab.registry import Registry
+
+    # two versions of one task in the workspace's registry: v1 in production, v2 a candidate
+    registry = Registry(lab.home / "registry.sqlite")  # what reg.Registry() opens in the kernel
+    registry.register(REG_V1, metrics={"passes": 0.4}, tags=["browser"])
+    registry.register(REG_V2, metrics={"passes": 0.6}, tags=["browser"])
+    registry.promote(REG_V1, "prima versione")
+
+    nb = notebook("08_versionamento.ipynb")
+    nb.add_cell_below("RegistryBrowser(registro)", BROWSER_CELL)
+    page = nb.page
+    browser = page.locator(".widget-vbox", has=button(page, "Promuovi")).first
+    browser.wait_for()
+    table = browser.locator(".widget-html table")
+
+    def stages():
+        return {r["model_id"]: r["stage"] for r in table_rows(table)} if table.count() else {}
+
+    widget(browser, "dropdown", "Compito").locator("select").select_option(label=REG_TASK)
+    eventually(lambda: stages() == {REG_V1: "production", REG_V2: "candidate"},
+               what=f"only the {REG_TASK} versions in the table")
+    widget(browser, "dropdown", "Modello").locator("select").select_option(label=REG_V2)
+    button(browser, "Promuovi").click()
+
+    # v2 goes to production; the task's previous production version is archived
+    eventually(lambda: stages() == {REG_V1: "archived", REG_V2: "production"},
+               what="the new stages in the table")
+    assert f"✔ {REG_V2} → production" in browser.inner_text()
+    assert (registry.get(REG_V2).stage, registry.get(REG_V1).stage) == ("production", "archived")
+    last = registry.history(REG_V2).iloc[-1]
+    assert (last.old_stage, last.new_stage, last.reason) == ("candidate", "production", "dal browser")
+    nb.screenshot_element(browser, "08_registro_promosso")
