@@ -68,3 +68,64 @@ def test_top_p_keeps_only_the_nucleus():
     drawn = {_sample(logits, 1.0, 0.8, gen).item() for _ in range(200)}
     assert drawn == {0, 1}
     assert _sample(logits, 0.0, 1.0, gen).item() == 0
+
+
+# ---------------------------------------------------------------- batching of concurrent requests
+
+PROMPTS = [[{"role": "user", "content": text}] for text in (
+    "Converti in python: somma due numeri", "Scrivi una poesia sul mare.", "Ciao!",
+    "Spiega in una frase che cos'è una lista in Python, con un esempio molto lungo e dettagliato.",
+    "Converti in python: inverti una stringa")]
+
+
+@pytest.fixture(scope="module")
+def random_adapter(tmp_path_factory):
+    """A LoRA adapter with random (non-zero) weights: answers differ from the base."""
+    from peft import LoraConfig, get_peft_model
+
+    from ftlab.sandbox import models
+    base, _ = models.load_base(progress=False)
+    torch.manual_seed(0)
+    config = LoraConfig(r=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    out = tmp_path_factory.mktemp("adapter")
+    get_peft_model(base, config).save_pretrained(out)
+    return out
+
+
+def _concurrently(fn, jobs):
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(len(jobs)) as pool:
+        return list(pool.map(fn, jobs))
+
+
+def test_concurrent_requests_get_the_answers_they_get_alone(engine, random_adapter):
+    jobs = [(p, adapter) for p in PROMPTS for adapter in (None, random_adapter)]
+
+    def ask(job):
+        prompt, adapter = job
+        return engine.chat(prompt, adapter_dir=adapter, temperature=0, max_tokens=10).choices[0]
+
+    alone = [ask(job) for job in jobs]
+    together = _concurrently(ask, jobs)
+    assert together == alone
+    assert alone[0].text != alone[1].text   # the adapter really is in use
+
+
+def test_seeded_sampling_does_not_depend_on_batch_mates(engine):
+    def ask(i):
+        return engine.chat(PROMPTS[i], temperature=1.0, max_tokens=8, n=2, seed=7).choices
+
+    alone = ask(1)
+    assert _concurrently(ask, [1, 0, 3, 1])[0] == alone == ask(1)
+
+
+def test_a_broken_request_fails_alone_and_the_engine_goes_on(engine, tmp_path):
+    def ask(adapter):
+        try:
+            return engine.chat(PROMPTS[2], adapter_dir=adapter, temperature=0, max_tokens=4).choices[0].text
+        except Exception as exc:   # the missing adapter's error reaches its own caller
+            return exc
+
+    missing = tmp_path / "no-such-adapter"
+    out = _concurrently(ask, [None, missing, None])
+    assert isinstance(out[1], Exception) and out[0] == out[2] == ask(None)

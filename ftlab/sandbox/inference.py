@@ -1,8 +1,9 @@
 """Chat completions on the stand-in model, its fine-tuned adapters and their checkpoints.
 
 One base model stays in memory; LoRA adapters are loaded on demand into the same peft model (a
-small LRU cache) and switched per request, the base answering with the adapter disabled.
-Generation is a plain KV-cached loop, so every OpenAI parameter maps onto a few readable lines:
+small LRU cache), the base answering with the adapter disabled. Concurrent requests for the same
+weights are decoded together (``batching``: on a CPU that is nearly free per extra row). Every
+OpenAI parameter maps onto a few readable lines:
 ``temperature`` (0 = greedy), ``top_p`` (nucleus), ``max_tokens`` (→ ``finish_reason="length"``),
 ``n`` (rows of one batch), ``stop`` strings (cut before them, ``"stop"``), ``seed`` (a private
 ``torch.Generator``: same seed, same answer).
@@ -20,6 +21,8 @@ from typing import Iterator, NamedTuple
 import torch
 
 from ftlab.sandbox import models
+from ftlab.sandbox.batching import Batcher, Request
+from ftlab.sandbox.batching import sample as _sample  # noqa: F401  (tests, older callers)
 
 DEFAULT_MAX_TOKENS = 512   # OpenAI's default is "up to the context"; a 135M model rambles, so cap it
 MAX_ADAPTERS = 8           # adapters kept loaded at once (each is a few MB)
@@ -55,19 +58,6 @@ class Stream:
         self.result = yield from self._deltas
 
 
-def _sample(logits: torch.Tensor, temperature: float, top_p: float, gen: torch.Generator) -> torch.Tensor:
-    """Next token per row: argmax at temperature 0, else nucleus sampling with ``gen``."""
-    if temperature <= 0:
-        return logits.argmax(-1)
-    probs = torch.softmax(logits.float() / temperature, dim=-1)
-    if top_p < 1.0:
-        sorted_p, order = probs.sort(dim=-1, descending=True)
-        outside = sorted_p.cumsum(-1) - sorted_p >= top_p   # keep the smallest set reaching top_p
-        sorted_p[outside] = 0.0
-        probs = torch.zeros_like(probs).scatter(-1, order, sorted_p)
-    return torch.multinomial(probs, 1, generator=gen).squeeze(-1)
-
-
 def _first_stop(text: str, stop: list[str]) -> int:
     """Index of the earliest stop string in ``text``, or -1."""
     hits = [i for i in (text.find(s) for s in stop if s) if i >= 0]
@@ -90,18 +80,27 @@ class Engine:
                         if isinstance(i, int)}
         self.context = getattr(self.model.config, "max_position_embeddings", 8192)
         self._adapters: OrderedDict[str, str] = OrderedDict()   # key → peft adapter name
-        self._lock = threading.Lock()   # not RLock: a stream may be resumed by another thread
+        self._tokenizer_lock = threading.Lock()   # one Rust tokenizer, many request threads
+        self._batcher = Batcher(self)
 
     # -- adapters
-    def _use(self, adapter_dir):
-        """Make ``adapter_dir`` (None = base) the active weights; returns a context to run under."""
+    @staticmethod
+    def weights_key(adapter_dir):
+        """What identifies a set of weights: None (base) or the adapter's path and mtime."""
+        if adapter_dir is None:
+            return None
+        path = Path(adapter_dir).resolve()
+        weights = path / "adapter_model.safetensors"
+        return f"{path}@{weights.stat().st_mtime_ns if weights.exists() else 0}"
+
+    def use(self, adapter_dir):
+        """Make ``adapter_dir`` (None = base) the active weights; returns a context to run under.
+        Called only by the batcher's thread, between batches."""
         from peft import PeftModel
 
         if adapter_dir is None:
             return self.model.disable_adapter() if isinstance(self.model, PeftModel) else nullcontext()
-        path = Path(adapter_dir).resolve()
-        weights = path / "adapter_model.safetensors"
-        key = f"{path}@{weights.stat().st_mtime_ns if weights.exists() else 0}"
+        path, key = Path(adapter_dir).resolve(), self.weights_key(adapter_dir)
         name = self._adapters.get(key)
         if name is None:
             name = f"a{abs(hash(key)) % 10**12}"
@@ -119,28 +118,30 @@ class Engine:
 
     # -- generation
     def prompt_ids(self, messages: list[dict]) -> list[int]:
-        text = self.tokenizer.apply_chat_template(
-            [{"role": m["role"], "content": m.get("content") or ""} for m in messages],
-            tokenize=False, add_generation_prompt=True)
-        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        with self._tokenizer_lock:
+            text = self.tokenizer.apply_chat_template(
+                [{"role": m["role"], "content": m.get("content") or ""} for m in messages],
+                tokenize=False, add_generation_prompt=True)
+            return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
-    @torch.inference_mode()
+    def _decode(self, tokens: list[int]) -> str:
+        with self._tokenizer_lock:
+            return self.tokenizer.decode(tokens, skip_special_tokens=True)
+
     def _steps(self, prompt: list[int], n: int, temperature: float, top_p: float, max_tokens: int,
-               seed: int | None) -> Iterator[list[int]]:
-        """Yield the new token of each of the ``n`` rows after every decoding step (KV cache)."""
-        from transformers import DynamicCache
-
+               seed: int | None, adapter_dir) -> tuple[Request, Iterator[list[tuple[int, int]]]]:
+        """Submit the request to the batcher; iterate ``(row, token)`` lists, one per step."""
         gen = torch.Generator().manual_seed(seed if seed is not None else int.from_bytes(os.urandom(4), "little"))
-        ids = torch.tensor([prompt] * n, device=self.device)
-        cache = DynamicCache()
-        logits = self.model(input_ids=ids, past_key_values=cache, use_cache=True, logits_to_keep=1).logits[:, -1]
-        for i in range(max_tokens):
-            token = _sample(logits.cpu(), temperature, top_p, gen)
-            yield token.tolist()
-            if i + 1 == max_tokens:
-                return
-            logits = self.model(input_ids=token.view(n, 1).to(self.device), past_key_values=cache,
-                                use_cache=True).logits[:, -1]
+        request = Request(prompt, n, temperature, top_p, max_tokens, adapter_dir,
+                          self.weights_key(adapter_dir), gen)
+        self._batcher.submit(request)
+
+        def events():
+            while (item := request.events.get()) is not None:
+                if isinstance(item, Exception):
+                    raise item
+                yield item
+        return request, events()
 
     def _generate(self, messages, adapter_dir, temperature, top_p, max_tokens, n, stop, seed):
         """Core loop: yields (row, text so far, finished reason or None, tokens) as rows progress."""
@@ -150,42 +151,42 @@ class Engine:
         tokens = [[] for _ in range(n)]
         done: list[str | None] = [None] * n
         yield len(prompt)
-        with self._use(adapter_dir):
-            steps = self._steps(prompt, n, temperature, top_p, limit, seed) if limit else iter(())
-            for new in steps:
-                for row, tok in enumerate(new):
-                    if done[row]:
-                        continue
-                    if tok in self.eos_ids:
-                        done[row] = "stop"
-                        yield row, self.tokenizer.decode(tokens[row], skip_special_tokens=True), "stop", len(tokens[row])
-                        continue
-                    tokens[row].append(tok)
-                    text = self.tokenizer.decode(tokens[row], skip_special_tokens=True)
-                    cut = _first_stop(text, stop)
-                    if cut >= 0:
-                        done[row] = "stop"
-                        yield row, text[:cut], "stop", len(tokens[row])
-                    else:
-                        yield row, text, None, len(tokens[row])
-                if all(done):
-                    return
+        if limit:
+            request, steps = self._steps(prompt, n, temperature, top_p, limit, seed, adapter_dir)
+            try:
+                for new in steps:
+                    for row, tok in new:
+                        if done[row]:
+                            continue
+                        if tok in self.eos_ids:
+                            done[row] = "stop"
+                            yield row, self._decode(tokens[row]), "stop", len(tokens[row])
+                            continue
+                        tokens[row].append(tok)
+                        text = self._decode(tokens[row])
+                        cut = _first_stop(text, stop)
+                        if cut >= 0:
+                            done[row] = "stop"
+                            request.stopped.add(row)   # the batcher drops the row at its next step
+                            yield row, text[:cut], "stop", len(tokens[row])
+                        else:
+                            yield row, text, None, len(tokens[row])
+            finally:   # also when the caller stops reading: free the rows
+                request.stopped.update(range(n))
         for row in range(n):
             if not done[row]:
-                yield row, self.tokenizer.decode(tokens[row], skip_special_tokens=True), "length", len(tokens[row])
+                yield row, self._decode(tokens[row]), "length", len(tokens[row])
 
     def chat(self, messages: list[dict], *, adapter_dir=None, temperature: float = 1.0, top_p: float = 1.0,
              max_tokens: int | None = None, n: int = 1, stop=None, seed: int | None = None) -> ChatResult:
         """Complete a conversation ``n`` times: ``ChatResult(choices, prompt_tokens)``."""
-        with self._lock:
-            models.tune_threads()
-            events = self._generate(messages, adapter_dir, temperature, top_p, max_tokens, n, stop, seed)
-            prompt_tokens = next(events)
-            final: dict[int, Choice] = {}
-            for row, text, reason, count in events:
-                if reason:
-                    final[row] = Choice(text, reason, count)
-            return ChatResult([final[i] for i in range(n)], prompt_tokens)
+        events = self._generate(messages, adapter_dir, temperature, top_p, max_tokens, n, stop, seed)
+        prompt_tokens = next(events)
+        final: dict[int, Choice] = {}
+        for row, text, reason, count in events:
+            if reason:
+                final[row] = Choice(text, reason, count)
+        return ChatResult([final[i] for i in range(n)], prompt_tokens)
 
     def stream(self, messages: list[dict], *, adapter_dir=None, temperature: float = 1.0, top_p: float = 1.0,
                max_tokens: int | None = None, stop=None, seed: int | None = None) -> Stream:
@@ -195,19 +196,17 @@ class Engine:
         hold = max((len(s) for s in stops), default=1) - 1
 
         def deltas():
-            with self._lock:
-                models.tune_threads()
-                events = self._generate(messages, adapter_dir, temperature, top_p, max_tokens, 1, stops, seed)
-                prompt_tokens, sent = next(events), 0
-                for _, text, reason, count in events:
-                    safe = len(text) if reason else len(text) - hold
-                    if not reason and text.endswith("\ufffd"):   # half of a multi-byte character
-                        safe = min(safe, len(text) - 1)
-                    if safe > sent:
-                        yield text[sent:safe]
-                        sent = safe
-                    if reason:
-                        return StreamResult(text, reason, count, prompt_tokens)
+            events = self._generate(messages, adapter_dir, temperature, top_p, max_tokens, 1, stops, seed)
+            prompt_tokens, sent = next(events), 0
+            for _, text, reason, count in events:
+                safe = len(text) if reason else len(text) - hold
+                if not reason and text.endswith("\ufffd"):   # half of a multi-byte character
+                    safe = min(safe, len(text) - 1)
+                if safe > sent:
+                    yield text[sent:safe]
+                    sent = safe
+                if reason:
+                    return StreamResult(text, reason, count, prompt_tokens)
             return StreamResult("", "length", 0, prompt_tokens)
 
         return Stream(deltas())
