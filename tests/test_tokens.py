@@ -61,6 +61,32 @@ def test_example_tokens_follows_the_cookbook_formula():
     assert T.example_tokens("not an example") == 0
 
 
+# Pieces chosen to stress tiktoken's piece regex: every kind of Unicode space, runs of newlines,
+# "/" after a newline, contractions, digits, marks, surrogates and characters Python alone
+# calls spaces (\x1c-\x1f).
+_AWKWARD = [" ", "  ", "\n", "\n\n", "\r\n", "\r", "\t", "\v", "\f", "\x85", "\xa0", "\u3000", "\u2028",
+            "\u2029", "\u200b", "\u180e", "\x1c", "\x1f", "/", "//", "'s", "'LL", "'", "a", "Ab", "ÉTÉ", "è",
+            "123", "4567", ".", "!?", "):", "😀", "\ud83d", "\ude00", "日本", "x_1", "-", "—", "(", "\u0301", "ǅ",
+            "ʰ", "Ⅻ", "٣", "def", "return", "    "]
+
+
+@pytest.mark.parametrize("name", T.ENCODINGS)
+def test_segment_counts_equal_tiktoken(name):
+    import random
+    rng = random.Random(7)
+    enc = T.get_encoding(name)
+    counter = T.TokenCounter(enc)
+    words = ["il", "la", "Perché", "è", "x0", "=", "95", "+", "len('dati')", "):", "#", "//"]
+    for _ in range(5_000):
+        awkward = "".join(rng.choice(_AWKWARD) for _ in range(rng.randint(1, 30)))
+        plain = " ".join(rng.choice(words) for _ in range(rng.randint(1, 12)))  # the fast path
+        for text in (awkward, plain, " " + plain, plain + " ", "    " + plain + "\n" + plain):
+            assert counter.count(text) == len(enc.encode_ordinary(text)), repr(text)
+    for path in (Path(__file__).parent.parent / "data").rglob("*.jsonl"):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        assert counter.count(text) == len(enc.encode_ordinary(text)), path
+
+
 def test_token_stats():
     s = T.token_stats([10, 1, 2, 3, 4])
     assert s == {"min": 1, "max": 10, "mean": 4.0, "median": 3.0, "p10": 1.4, "p90": 7.6, "total": 20, "n": 5}
