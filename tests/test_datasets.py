@@ -44,6 +44,24 @@ def test_deep_nesting_is_an_error_not_a_crash():
     assert value is None and error.code == "invalid_json" and error.line == 4
 
 
+_TRICKY_LINES = [
+    b'{"a": 1, "a": 2}', b'{"n": 123456789012345678901234567890}', b'{"n": -9223372036854775809}',
+    b'[1e400]', b'["\\ud800"]', b'"\\udc00\\ud800"', b'"a\x01b"', b'NaN', b'[Infinity]', b'[-Infinity]',
+    b' {} ', b'\x0c{}', b'{}\x0c', b'[1,]', b'"\xed\xa0\x80"', b'\xff', b'-0', b'[-0.0]', b'1.0000000000000002',
+    b'{"a": "\\u0000"}', b'[' * 2000 + b']' * 2000, b'\xef\xbb\xbf{}', b'01', b'{"a" : 1 }', b'"\x7f"', b'',
+    b'  ', b'{"messages": [{"role": "user", "content": "perch\xc3\xa9"}]}', b'{"a": 1}\r', b"{'a': 1}",
+]
+
+
+@pytest.mark.parametrize("line_no", [1, 2])
+def test_fast_json_path_gives_the_same_values_and_errors(monkeypatch, line_no):
+    fast = [D.parse_line(raw, line_no) for raw in _TRICKY_LINES]
+    monkeypatch.setattr(D, "_fast_loads", None)  # the standard json path only
+    slow = [D.parse_line(raw, line_no) for raw in _TRICKY_LINES]
+    for raw, (fv, fe), (sv, se) in zip(_TRICKY_LINES, fast, slow):
+        assert repr(fv) == repr(sv) and fe == se, raw[:40]  # repr: NaN-safe, int vs float visible
+
+
 def test_read_jsonl_raises_on_first_bad_line(tmp_path):
     p = write(tmp_path, b'{"a": 1}\n\n{"a": 2}\n{oops}\n')
     with pytest.raises(D.DatasetError) as info:
