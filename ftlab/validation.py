@@ -13,6 +13,7 @@ import json
 import os
 import sys
 from array import array
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -492,11 +493,23 @@ class _Checker:
 _STATE: dict = {}  # set before forking workers, read by _scan_range in the children
 
 
+@contextmanager
+def _gc_paused():
+    """Pause the cycle collector: parsed lines hold no cycles, and its passes cost ~20% CPU."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _scan_range(path: str, start: int, end: int | None, checker: _Checker | None = None) -> _Chunk:
     checker = checker or _STATE["checker"]
     chunk = _Chunk()
     chunk.texts = [] if checker.keep_texts else None
-    with open(path, "rb") as f:
+    with open(path, "rb") as f, _gc_paused():
         for raw, _ in datasets.iter_raw_lines(f, start, end):
             chunk.n_lines += 1
             line = chunk.n_lines
@@ -759,8 +772,11 @@ def _merge(chunks: list[_Chunk]) -> _Chunk:
             getattr(out, attr).extend(getattr(c, attr))
         if out.texts is not None:
             out.texts.extend(c.texts)
+        seen = {code: 0 for code in c.counts}  # issues of each code met so far in this chunk
         for code, line, index, values in c.issues:
-            out.issues.append((code, line + offset if line else line, index, values))
+            if out.counts.get(code, 0) + seen[code] < ISSUES_PER_CODE:  # the cap, over the whole file
+                out.issues.append((code, line + offset if line else line, index, values))
+            seen[code] += 1
         for code, n in c.counts.items():
             out.counts[code] = out.counts.get(code, 0) + n
         out.crlf += c.crlf

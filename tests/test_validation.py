@@ -235,6 +235,48 @@ def test_parallel_scan_matches_in_process(tmp_path, monkeypatch):
     assert ("invalid_json", 94) in [(i.code, i.line) for i in serial.issues]
 
 
+def _mixed_file(n: int = 400) -> bytes:
+    """Good, bad and awkward lines spread over the file, so every byte range gets some."""
+    out = [b"\xef\xbb\xbf"]
+    for i in range(n):
+        kind = i % 10
+        if kind == 0:
+            out.append(G.lines([G.chat(i % 7)]))  # repeats: exact duplicates across ranges
+        elif kind == 1:
+            out.append(G.lines([G.with_message(i, role="bot")]))
+        elif kind == 2:
+            out.append(G.lines([G.chat(i, system=False)]).replace(b"\n", b"\r\n"))
+        elif kind == 3:
+            out.append(b"{oops\n" if i % 20 == 3 else b"\n")
+        elif kind == 4 and i % 40 == 4:
+            out.append(G.lines([G.chat(i, user="This is the English request that the other ones are not.",
+                                       answer="Categoria: resi\n" + "x = 1\n" * 300)]))
+        elif kind == 5:
+            out.append(b"\xff\xfe bad bytes\n" if i % 20 == 5 else G.lines([G.dpo()]))
+        else:
+            out.append(G.lines([G.chat(i, answer=f"Categoria: {G.CATEGORIES[0 if i % 7 else 1]}\n"
+                                                 f"def f{i}(x):\n    return x + {i}")]))
+    return b"".join(out)
+
+
+@pytest.mark.parametrize("cap", [1000, 3])
+def test_parallel_report_is_identical_to_serial(tmp_path, monkeypatch, cap):
+    monkeypatch.setattr(V, "ISSUES_PER_CODE", cap)
+    train = _write(tmp_path, "train", _mixed_file())
+    valid = _write(tmp_path, "valid", G.lines(G.good(15, 3)))
+    kw = dict(validation_file=valid, label=V.FirstLineLabel())
+    serial = V.validate(train, **kw)
+    monkeypatch.setattr(V, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(V, "CHUNK_BYTES", 3000)  # many byte ranges, cut anywhere in a line
+    parallel = V.validate(train, **kw)
+    assert parallel.to_dict() == serial.to_dict()
+    assert parallel.token_counts == serial.token_counts and parallel.summary() == serial.summary()
+    found = set(serial.counts)
+    assert {"duplicate_example", "validation_leakage", "class_imbalance", "inconsistent_system_message",
+            "mixed_languages", "length_outlier", "method_mismatch", "invalid_json", "invalid_utf8",
+            "blank_line", "utf8_bom", "crlf_line_endings", "unrecognized_role"} <= found
+
+
 def test_issue_cap_keeps_exact_counts(monkeypatch):
     monkeypatch.setattr(V, "ISSUES_PER_CODE", 3)
     r = V.validate([G.with_message(i, role="bot") for i in range(12)])
