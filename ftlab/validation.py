@@ -50,8 +50,8 @@ CODES: dict[str, tuple[str, str, str, str]] = {
     "utf8_bom": ("warning", "Il file inizia con un BOM UTF-8: salvalo in UTF-8 senza BOM.",
                  "The file starts with a UTF-8 BOM: save it as UTF-8 without BOM.",
                  "Byte-order mark at the start of the file."),
-    "crlf_line_endings": ("info", "{n} righe terminano con CRLF (Windows): accettato, ma meglio \\n.",
-                          "{n} lines end with CRLF (Windows): accepted, but \\n is better.",
+    "crlf_line_endings": ("info", "Righe che terminano con CRLF (Windows): {n}. Accettato, ma meglio \\n.",
+                          "Lines ending with CRLF (Windows): {n}. Accepted, but \\n is better.",
                           "Windows line endings."),
     "empty_file": ("error", "Il file non contiene esempi.", "The file contains no examples.",
                    "No example at all."),
@@ -113,8 +113,8 @@ CODES: dict[str, tuple[str, str, str, str]] = {
     "method_mismatch": ("error", "Esempio in formato {found}, ma il metodo scelto richiede {expected}.",
                         "Example in {found} format, but the chosen method needs {expected}.",
                         "A line whose format does not match the method (or the rest of the file)."),
-    "too_few_examples": ("error", "Solo {n} esempi: OpenAI ne richiede almeno 10.",
-                         "Only {n} examples: OpenAI requires at least 10.", "Fewer than 10 examples."),
+    "too_few_examples": ("error", "Troppo pochi esempi ({n}): OpenAI ne richiede almeno 10.",
+                         "Too few examples ({n}): OpenAI requires at least 10.", "Fewer than 10 examples."),
     "few_examples": ("warning", "{n} esempi: di solito servono almeno 50 esempi buoni per vedere miglioramenti.",
                      "{n} examples: improvements usually need at least 50 good ones.", "Fewer than 50 examples."),
     "too_many_tokens": ("warning", "{tokens} token, oltre il limite di {limit} per {model}: l'esempio verrà troncato.",
@@ -146,8 +146,8 @@ CODES: dict[str, tuple[str, str, str, str]] = {
                         "The largest class is over 3x the smallest, or a class is very rare."),
     "missing_label": ("warning", "Nessuna etichetta trovata per questo esempio.", "No label found for this example.",
                       "The label function/key gave nothing."),
-    "inconsistent_system_message": ("warning", "Messaggio system presente solo in {n_with} esempi su {n}: mettilo in tutti o in nessuno.",
-                                    "System message present in only {n_with} of {n} examples: use it in all or none.",
+    "inconsistent_system_message": ("warning", "Messaggio system solo in una parte degli esempi ({n_with} su {n}): mettilo in tutti o in nessuno.",
+                                    "System message in only part of the examples ({n_with} of {n}): use it in all or none.",
                                     "System message in some examples only."),
     "mixed_languages": ("warning", "Esempio in {lang}, mentre la maggior parte è in {main}.",
                         "Example in {lang}, while most are in {main}.", "An example in a different language from most."),
@@ -205,6 +205,11 @@ class Issue:
     example: int | None = None   # 1-based example number (the line, for files)
     file: str = "training"
     values: dict = field(default_factory=dict, repr=False)
+
+
+def _count(n: int, it_one: str, it_many: str, en_one: str, en_many: str) -> str:
+    """"1 errore", "2 errori", "0 errori" (English with FTLAB_LANG=en): the noun agrees with n."""
+    return f"{n} " + (tr(it_one, en_one) if n == 1 else tr(it_many, en_many))
 
 
 class _Default(dict):
@@ -661,9 +666,10 @@ class Report:
         n_err = sum(n for c, n in self.counts.items() if CODES[c][0] == "error")
         n_warn = sum(n for c, n in self.counts.items() if CODES[c][0] == "warning")
         s = self.token_stats
-        head = tr("{src}: {n} esempi ({fmt}), {e} errori, {w} avvisi.",
-                  "{src}: {n} examples ({fmt}), {e} errors, {w} warnings.",
-                  src=self.source, n=self.n_examples, fmt=self.format or "?", e=n_err, w=n_warn)
+        head = "{}: {} ({}), {}, {}.".format(
+            self.source, _count(self.n_examples, "esempio", "esempi", "example", "examples"),
+            self.format or "?", _count(n_err, "errore", "errori", "error", "errors"),
+            _count(n_warn, "avviso", "avvisi", "warning", "warnings"))
         verdict = tr("Pronto per il caricamento.", "Ready to upload.") if self.ok else tr(
             "Da correggere prima del caricamento.", "Fix it before uploading.")
         toks = tr("Token per esempio ({m}): min {min}, mediana {median}, media {mean}, max {max}, p10 {p10}, p90 {p90}; totale {total}.",
@@ -960,6 +966,6 @@ def cli(args) -> int:
             where = f"{issue.file}:{issue.line}" if issue.line else issue.file
             print(f"  {where}: [{issue.severity}] {issue.code}: {issue.message}")
         if len(report.issues) > 50:
-            print(tr("  … e altri {n} problemi (usa --json per tutti).", "  … and {n} more (use --json for all).",
-                     n=len(report.issues) - 50))
+            more = _count(len(report.issues) - 50, "altro problema", "altri problemi", "more", "more")
+            print(tr("  … e {more} (usa --json per tutti).", "  … and {more} (use --json for all).", more=more))
     return 0 if report.ok else 1

@@ -166,8 +166,19 @@ def test_report_api(tmp_path):
 def test_messages_switch_to_english(monkeypatch):
     monkeypatch.setenv("FTLAB_LANG", "en")
     r = V.validate(G.good(7))
-    assert r.issues[0].message == "Only 7 examples: OpenAI requires at least 10."
+    assert r.issues[0].message == "Too few examples (7): OpenAI requires at least 10."
     assert "examples" in r.summary()
+
+
+def test_summary_nouns_agree_with_numbers(monkeypatch):
+    one = V.validate(G.good(11) + [G.with_message(11, name=5)])  # invalid_name, few_examples
+    clean = V.validate([G.chat(i, user=f"Scrivi la funzione numero {i} per la lista.") for i in range(60)])
+    assert ": 12 esempi (chat), 1 errore, 1 avviso." in one.summary()
+    assert ": 60 esempi (chat), 0 errori, 0 avvisi." in clean.summary()
+    assert ": 1 esempio (chat), " in V.validate([G.chat(0)]).summary()
+    monkeypatch.setenv("FTLAB_LANG", "en")
+    assert ": 12 examples (chat), 1 error, 1 warning." in one.summary()
+    assert ": 60 examples (chat), 0 errors, 0 warnings." in clean.summary()
 
 
 def test_job_error_like_openai():
