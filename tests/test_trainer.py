@@ -81,6 +81,23 @@ def test_masked_tokens_contribute_no_loss(tokenizer):
     assert set(row_of.tolist()) == {0}          # the weight-0 example adds nothing
 
 
+def test_frozen_prefix_gives_the_full_forward_hidden_states(tokenizer):
+    """Kept lower-layer states + upper layers == the whole decoder, also in a padded micro-batch."""
+    model, _ = models.load_base("cpu", progress=False)
+    rows = [trainer.encode_chat(tokenizer, example(i)["messages"]) for i in (1, 22)]
+    rows[1] = (rows[1][0] * 2, rows[1][1] * 2)   # a longer row: the first one gets padded
+    ids, attn, labels = trainer._batch(rows, tokenizer.pad_token_id, "cpu")
+    prefix = trainer._FrozenPrefix(model, trainer._first_lora_layer(model))
+    assert 0 < prefix.split < model.config.num_hidden_layers and prefix.check(rows[0][0])
+    with torch.no_grad():
+        full = model.get_decoder()(input_ids=ids, attention_mask=attn).last_hidden_state
+        split = prefix.hidden(rows, attn)
+        assert len(prefix._kept) == 2 and prefix.hidden(rows, attn).equal(split)   # kept, not redone
+    real = attn.bool()
+    assert torch.allclose(full[real], split[real], atol=1e-4)
+    assert not trainer._FrozenPrefix(model, 0).check(rows[0][0])   # nothing frozen: no split
+
+
 # ------------------------------------------------------------------ real (tiny) trainings
 
 def run(tmp_path, examples, valid=None, *, epochs=1, batch=1, lr=2.0, seed=3, stop=None, resume=None,

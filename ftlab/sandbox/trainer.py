@@ -6,9 +6,11 @@ What the sandbox's worker calls: ``resolve_hyperparameters`` then ``train``. Des
   closing ``<|im_end|>``, so the model learns to stop) whose ``weight`` is not 0. Spans are found on
   the text rendered by the model's chat template, then mapped to tokens through offsets.
 * **Speed on a CPU**: LoRA (r=16, every linear layer) only in the upper half of the decoder, so the
-  backward pass stops halfway; logits are computed only where there is a label (the 49k-word output
-  layer is the largest matmul); examples of a step are sorted by length into micro-batches so
-  padding stays small; no dropout, no gradient checkpointing; evaluation under ``inference_mode``.
+  backward pass stops halfway; the frozen lower half gives the same hidden states for an example
+  every time, so they are computed once per example and kept (``_FrozenPrefix``: later epochs and
+  every validation pass run only the upper half); logits are computed only where there is a label
+  (the 49k-word output layer is the largest matmul); examples of a step are sorted by length into
+  micro-batches so padding stays small; no dropout, no gradient checkpointing.
 * **Reproducible**: the same seed gives the same LoRA init, data order and losses. Pause saves the
   LoRA weights, optimizer, scheduler, RNG and step, so a resumed run continues exactly.
 * **Stoppable**: ``should_stop`` is polled between micro-batches (well under a second each).
@@ -21,6 +23,7 @@ import os
 import random
 import shutil
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
@@ -188,12 +191,15 @@ def billable_tokens(example: dict, method: str, cap: int = 65_536) -> int:
 
 # ---------------------------------------------------------------- model
 
+def _first_lora_layer(model) -> int:
+    return int(model.config.num_hidden_layers * (1 - LORA_LAYER_FRACTION))
+
+
 def _attach_lora(model, seed: int):
     """Wrap the base model with a fresh, seeded LoRA adapter on the upper decoder layers."""
     from peft import LoraConfig, get_peft_model
 
-    n_layers = model.config.num_hidden_layers
-    first = int(n_layers * (1 - LORA_LAYER_FRACTION))
+    n_layers, first = model.config.num_hidden_layers, _first_lora_layer(model)
     # every linear layer inside the decoder blocks (q/k/v/o, gate/up/down for Llama-like models)
     linear = sorted({name.rsplit(".", 1)[-1] for name, mod in model.named_modules()
                      if isinstance(mod, torch.nn.Linear) and ".layers." in name})
@@ -219,14 +225,78 @@ def _batch(rows, pad_id: int, device):
     return ids.to(device), attn.to(device), labels.to(device)
 
 
-def _token_logprobs(model, ids, attn, labels):
+@contextmanager
+def _only_layers(decoder, start: int, stop: int | None = None, final_norm: bool = True):
+    """Run the decoder through layers ``start:stop`` only (its forward, masks and positions
+    untouched): the layers list is swapped for the call, the modules and weights are the same."""
+    layers, norm = decoder.layers, decoder.norm
+    decoder.layers = torch.nn.ModuleList(list(layers)[start:stop])
+    if not final_norm:
+        decoder.norm = torch.nn.Identity()
+    try:
+        yield decoder
+    finally:
+        decoder.layers, decoder.norm = layers, norm
+
+
+class _FrozenPrefix:
+    """Hidden states after the decoder layers below the first LoRA layer, kept per token sequence.
+
+    Those layers are frozen and dropout is off, so an example's hidden states there never change:
+    computing them once saves their forward pass in every later epoch and validation. A first
+    example is checked against the full forward; if the model's decoder does not split this way
+    (``ok`` False), the trainer runs the whole model instead.
+    """
+
+    def __init__(self, model, split: int):
+        base = model.get_base_model() if hasattr(model, "get_base_model") else model
+        self.decoder, self.split, self._kept = base.get_decoder(), split, {}
+        self.ok = split > 0 and hasattr(self.decoder, "layers") and hasattr(self.decoder, "norm")
+
+    def lower(self, ids: list[int]) -> torch.Tensor:
+        """Hidden states [len, dim] of one token sequence after the frozen layers (kept)."""
+        key = tuple(ids)
+        if key not in self._kept:
+            with torch.inference_mode(False), torch.no_grad(), \
+                    _only_layers(self.decoder, 0, self.split, final_norm=False) as lower:
+                device = next(lower.parameters()).device
+                self._kept[key] = lower(input_ids=torch.tensor([ids], device=device)).last_hidden_state[0]
+        return self._kept[key]
+
+    def hidden(self, rows: list, attn: torch.Tensor) -> torch.Tensor | None:
+        """Last hidden states of a right-padded micro-batch of (ids, mask) rows, running only the
+        upper layers; None when the split is off (the caller runs the whole decoder)."""
+        if not self.ok:
+            return None
+        lowers = [self.lower(ids) for ids, _ in rows]
+        batch = torch.zeros((len(rows), attn.shape[1], lowers[0].shape[-1]), dtype=lowers[0].dtype,
+                            device=attn.device)
+        for i, h in enumerate(lowers):
+            batch[i, : len(h)] = h
+        with _only_layers(self.decoder, self.split) as upper:
+            return upper(inputs_embeds=batch, attention_mask=attn).last_hidden_state
+
+    def check(self, ids: list[int]) -> bool:
+        """Do the split and the full forward agree on ``ids``? Sets and returns ``ok``."""
+        if self.ok:
+            with torch.no_grad():
+                device = next(self.decoder.parameters()).device
+                full = self.decoder(input_ids=torch.tensor([ids], device=device)).last_hidden_state
+                attn = torch.ones((1, len(ids)), dtype=torch.long, device=device)
+                self.ok = bool(torch.allclose(full, self.hidden([(ids, None)], attn), atol=1e-4, rtol=1e-4))
+        return self.ok
+
+
+def _token_logprobs(model, ids, attn, labels, hidden=None):
     """Log-probabilities of the labelled tokens, (row index of each), and argmax hits.
 
-    Only positions that predict a labelled token go through the output layer: that skips most
-    of the 49k-column matmul, the biggest single cost of a small model's step.
+    ``hidden``: the last hidden states when already computed (``_FrozenPrefix``). Only positions
+    that predict a labelled token go through the output layer: that skips most of the 49k-column
+    matmul, the biggest single cost of a small model's step.
     """
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    hidden = base.get_decoder()(input_ids=ids, attention_mask=attn).last_hidden_state
+    if hidden is None:
+        hidden = base.get_decoder()(input_ids=ids, attention_mask=attn).last_hidden_state
     where = labels[:, 1:]
     selected = hidden[:, :-1][where]
     targets = ids[:, 1:][where]
@@ -274,11 +344,14 @@ class _Run:
         base, self.tokenizer = models.load_base(progress=False)
         self.device = next(base.parameters()).device
         self.model = _attach_lora(base, config.seed)
+        self.prefix = _FrozenPrefix(self.model, _first_lora_layer(base))
         encode = (lambda ex: encode_dpo(self.tokenizer, ex)) if self.dpo else \
             (lambda ex: [encode_chat(self.tokenizer, ex["messages"])])
         self.train = [encode(ex) for ex in train_examples]
         self.valid = [encode(ex) for ex in (valid_examples or [])]
         self.tokens = [billable_tokens(ex, config.method) for ex in train_examples]
+        if self.train:
+            self.prefix.check(self.train[0][0][0])
         self.pad_id = self.tokenizer.pad_token_id
         n = len(self.train)
         self.batch_size = max(1, min(config.batch_size, n))
@@ -316,7 +389,7 @@ class _Run:
     def sft_loss(self, rows, n_labels: int):
         """Sum of token losses / labels in the whole step (so micro-batches add up exactly)."""
         ids, attn, labels = _batch(rows, self.pad_id, self.device)
-        logprobs, _, hits = _token_logprobs(self.model, ids, attn, labels)
+        logprobs, _, hits = _token_logprobs(self.model, ids, attn, labels, self.prefix.hidden(rows, attn))
         return -logprobs.sum() / max(1, n_labels), hits.sum().item(), logprobs.numel()
 
     def dpo_loss(self, pairs, n_pairs: int):
@@ -325,7 +398,7 @@ class _Run:
         ids, attn, labels = _batch(rows, self.pad_id, self.device)
 
         def seq_logps(model):
-            logprobs, row_of, hits = _token_logprobs(model, ids, attn, labels)
+            logprobs, row_of, hits = _token_logprobs(model, ids, attn, labels, self.prefix.hidden(rows, attn))
             sums = torch.zeros(len(rows), device=ids.device).index_add(0, row_of, logprobs)
             return sums, hits
 
