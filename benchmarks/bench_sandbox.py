@@ -7,7 +7,8 @@ Prints, with the machine's load average beside each figure (the course machines 
 2. the course's fine-tune (data/converti_python train + validation, "auto" hyperparameters,
    seed 42): wall time, useful tokens/s (non-padding tokens of the trained forward passes) and
    trained (loss) tokens/s;
-3. generation tokens/s (greedy, KV cache) on the base model and on the adapter just trained;
+3. generation tokens/s (greedy, KV cache) on the base model and on the adapter just trained, one
+   request alone and 8 concurrent requests (decoded together by the engine's batcher);
 4. idle RSS of the sandbox server started by ``ftlab.connect()`` (server + worker processes).
 
     python benchmarks/bench_sandbox.py [--skip-first-prepare] [--epochs N]
@@ -126,6 +127,23 @@ def bench_generation(adapter: Path | None) -> None:
         tokens = result.choices[0].completion_tokens
         print(f"generation ({label}, greedy, {tokens} tokens incl. prefill of {result.prompt_tokens}): "
               f"{tokens / seconds:5.1f} tokens/s wall, {tokens / cpu:5.1f} per CPU-second {load()}")
+        bench_concurrent(engine, adapter_dir, label)
+
+
+def bench_concurrent(engine, adapter_dir, label: str, requests: int = 8) -> None:
+    """Aggregate tokens/s of concurrent requests (different prompts), as an evaluation sends them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    prompts = [[{"role": "user", "content": f"Converti in python: calcola il {k}° numero di Fibonacci"}]
+               for k in range(1, requests + 1)]
+    start = time.perf_counter()
+    with ThreadPoolExecutor(requests) as pool:
+        results = list(pool.map(lambda p: engine.chat(p, adapter_dir=adapter_dir, temperature=0,
+                                                      max_tokens=96), prompts))
+    seconds = time.perf_counter() - start
+    tokens = sum(r.choices[0].completion_tokens for r in results)
+    print(f"generation ({label}, {requests} concurrent requests, {tokens} tokens in all): "
+          f"{tokens / seconds:5.1f} tokens/s wall in all {load()}")
 
 
 def bench_server_rss() -> None:
