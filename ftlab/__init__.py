@@ -6,8 +6,14 @@ until a helper that needs them is used).
 from __future__ import annotations
 
 import importlib
+import os
 
 __version__ = "0.1.0"
+
+# Same seed, same losses, whatever the thread count (the sandbox picks 1 or 2 threads by the
+# machine's load): MKL's strict reproducibility mode makes its matrix products independent of it.
+# Read when torch loads MKL, so it is set here, before any torch import; a user's own value wins.
+os.environ.setdefault("MKL_CBWR", "AUTO,STRICT")
 
 # public name -> module that defines it
 _EXPORTS = {

@@ -171,6 +171,18 @@ def test_same_seed_same_losses_and_exact_resume(tmp_path):
     assert resumed.trained_tokens == sum(trainer.billable_tokens(e, "supervised") for e in examples)
 
 
+def test_cancel_while_preparing_ends_before_any_step(tmp_path):
+    looks = []
+
+    def cancel_on_second_look():   # the second look comes right after the model has loaded
+        looks.append(1)
+        return "cancel" if len(looks) >= 2 else None
+
+    result, steps, checkpoints = run(tmp_path, [example(i) for i in range(40)], stop=cancel_on_second_look)
+    assert result.stopped == "cancel" and result.steps == 0 and result.final_adapter is None
+    assert steps == [] and checkpoints == [] and len(looks) == 2
+
+
 @pytest.mark.training
 def test_cancel_stops_before_the_next_micro_batch(tmp_path):
     result, steps, checkpoints = run(tmp_path, [example(i) for i in range(4)], stop=lambda: "cancel")
@@ -198,3 +210,19 @@ def test_unknown_method_is_a_clear_error(tmp_path):
                                  method="reinforcement")
     with pytest.raises(trainer.TrainingError, match="reinforcement"):
         trainer.train([example(1)], None, config, tmp_path)
+
+
+@pytest.mark.training
+def test_losses_do_not_depend_on_the_thread_count(tmp_path, monkeypatch):
+    """The sandbox switches between 1 and 2 threads with the machine's load; the same seed must
+    still give the same losses (MKL's strict mode, set by ``import ftlab``)."""
+    monkeypatch.setattr(models, "tune_threads", lambda: None)
+    before, losses = torch.get_num_threads(), []
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            _, steps, _ = run(tmp_path, [example(i) for i in range(3)], name=f"threads-{threads}")
+            losses.append([s["train_loss"] for s in steps])
+    finally:
+        torch.set_num_threads(before)
+    assert losses[0] == losses[1]

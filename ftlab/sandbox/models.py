@@ -180,7 +180,8 @@ def tune_threads() -> int:
 
     On a crowded CPU, OpenMP threads spend their time waiting for each other (measured here at
     load 9 on 2 cores: 1 thread generated 3x faster than 2). Results are bitwise identical with
-    1 or 2 threads, so this does not affect reproducibility. Returns the thread count chosen.
+    1 or 2 threads (MKL's strict mode, set in ``ftlab/__init__``; without it the first loss of a
+    run differed in the 7th digit), so this does not affect reproducibility. Returns the thread count chosen.
     """
     import torch
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

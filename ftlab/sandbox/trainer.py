@@ -341,14 +341,16 @@ class _Run:
         self.config, self.out_dir = config, Path(out_dir)
         self.should_stop = should_stop or (lambda: None)
         self.dpo = config.method == "dpo"
+        self.cancelled_while_preparing()
         base, self.tokenizer = models.load_base(progress=False)
+        self.cancelled_while_preparing()
         self.device = next(base.parameters()).device
         self.model = _attach_lora(base, config.seed)
         self.prefix = _FrozenPrefix(self.model, _first_lora_layer(base))
         encode = (lambda ex: encode_dpo(self.tokenizer, ex)) if self.dpo else \
             (lambda ex: [encode_chat(self.tokenizer, ex["messages"])])
-        self.train = [encode(ex) for ex in train_examples]
-        self.valid = [encode(ex) for ex in (valid_examples or [])]
+        self.train = [encode(ex) for ex in self.preparing(train_examples)]
+        self.valid = [encode(ex) for ex in self.preparing(valid_examples or [])]
         self.tokens = [billable_tokens(ex, config.method) for ex in train_examples]
         if self.train:
             self.prefix.check(self.train[0][0][0])
@@ -366,6 +368,19 @@ class _Run:
             self.optimizer, lambda s: min((s + 1) / warmup, max(0.0, (self.total_steps - s) / max(1, self.total_steps - warmup))))
         self.step, self.trained_tokens, self.valid_cursor, self.useful_tokens = 0, 0, 0, 0
         self.threads_checked = time.monotonic()
+
+    # -- stopping
+    def cancelled_while_preparing(self) -> None:
+        """A cancel before the first step ends the run at once (a pause waits for step 0, so
+        that it can save a state to resume from)."""
+        if self.should_stop() == "cancel":
+            raise _Stopped("cancel")
+
+    def preparing(self, examples):
+        for i, example in enumerate(examples):
+            if i % 16 == 0:
+                self.cancelled_while_preparing()
+            yield example
 
     # -- data order
     def epoch_order(self, epoch: int) -> list[int]:
@@ -521,7 +536,10 @@ def train(train_examples: list[dict], valid_examples: list[dict] | None, config:
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    run = _Run(train_examples, valid_examples, config, out_dir, should_stop)
+    try:
+        run = _Run(train_examples, valid_examples, config, out_dir, should_stop)
+    except _Stopped:   # cancelled while loading the model or encoding the data: nothing trained
+        return TrainResult(0, 0, None, "cancel")
     if resume_from is not None:
         run.load_pause(Path(resume_from))
     try:
