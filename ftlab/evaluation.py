@@ -1,6 +1,6 @@
 """Evaluate models on a held-out test set: run, score, compare (A/B), stress-test.
 
-``run_models`` sends every test prompt to every model through ``chat.completions`` (8 requests
+``run_models`` sends every test prompt to every model through ``chat.completions`` (16 requests
 at a time, which the sandbox decodes together in one batch; a tqdm bar, an on-disk cache under ``$FTLAB_HOME/cache/completions`` keyed by
 backend, model, messages and parameters, so a re-run takes seconds). ``score`` adds the metrics,
 ``summary`` aggregates them per model, ``ab_table``/``plot_ab`` compare two models on the same
@@ -107,7 +107,7 @@ def reference(example: dict) -> str | None:
     return answers[-1] if answers else None
 
 
-def run_models(client, models, examples: list, *, params: dict | None = None, workers: int = 8,
+def run_models(client, models, examples: list, *, params: dict | None = None, workers: int = 16,
                cache: bool = True, progress: bool = True):
     """Send every example to every model; one row per (model, example).
 
