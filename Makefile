@@ -27,7 +27,8 @@ LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: install
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ROOT)
 
-test: install test-unit test-sdk-matrix test-notebooks
+# Everything: unit, sandbox (two SDK versions), notebooks under nbval, and the browser tests.
+test: install test-unit test-sdk-matrix test-notebooks test-ui
 
 test-unit: install
 	$(BIN)/python -m pytest tests --ignore=tests/ui
@@ -47,7 +48,7 @@ test-sdk-matrix: install
 # cells are compared with the committed ones (ids and timestamps masked by the sanitize file).
 test-notebooks: install
 	home=$$(mktemp -d) && FTLAB_HOME=$$home $(BIN)/python -m pytest --nbval-lax notebooks \
-	  --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider; rc=$$?; \
+	  --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider --durations=15; rc=$$?; \
 	  FTLAB_HOME=$$home $(BIN)/python -m ftlab.sandbox.control stop >/dev/null 2>&1; rm -rf $$home; exit $$rc
 
 # The notebooks and their forms in a real JupyterLab driven by headless Chromium (tests/ui).
