@@ -25,6 +25,7 @@ from ftlab import paths
 from ftlab.i18n import tr
 
 INFO = "server.json"
+ALREADY_RUNNING = 3  # exit status of a server that found another one holding the data dir's lock
 
 
 def data_dir(path=None) -> Path:
@@ -104,7 +105,9 @@ def start(path=None, *, timeout: float = 60.0, env: dict | None = None) -> dict:
         info = status(d)
         if info:
             return info
-        if proc.poll() is not None and not _other_server(d, proc.pid):
+        # ours exited: go on waiting only if it met another server (a concurrent start that may
+        # not have written server.json yet); any other exit is a failure to report
+        if proc.poll() is not None and proc.returncode != ALREADY_RUNNING and not _other_server(d, proc.pid):
             break
         time.sleep(0.1)
     tail = (d / "server.log").read_text(errors="replace")[-2000:]
@@ -151,7 +154,7 @@ def serve(path=None, host: str = "127.0.0.1", port: int = 0, *, quiet: bool = Fa
     except OSError:
         print(tr("Un server sandbox è già attivo per {d}.", "A sandbox server is already running for {d}.", d=d),
               file=sys.stderr)
-        return 1
+        return ALREADY_RUNNING
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
