@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from ftlab.sandbox.inference import Engine, _sample
+from ftlab.sandbox.batching import sample as _sample
+from ftlab.sandbox.inference import Engine
 
 import torch
 

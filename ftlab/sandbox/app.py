@@ -43,7 +43,8 @@ def _paged(fn, **kw):
 
 
 class Generator:
-    """Loads the inference engine on first use (one model in memory; the engine serialises calls)."""
+    """Loads the inference engine on first use (one model in memory; its batcher decodes concurrent
+    calls together)."""
 
     def __init__(self):
         self._engine = None

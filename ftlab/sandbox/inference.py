@@ -22,7 +22,6 @@ import torch
 
 from ftlab.sandbox import models
 from ftlab.sandbox.batching import Batcher, Request
-from ftlab.sandbox.batching import sample as _sample  # noqa: F401  (tests, older callers)
 
 DEFAULT_MAX_TOKENS = 512   # OpenAI's default is "up to the context"; a 135M model rambles, so cap it
 MAX_ADAPTERS = 8           # adapters kept loaded at once (each is a few MB)
