@@ -80,7 +80,10 @@ def test_segment_counts_equal_tiktoken(name):
     for _ in range(5_000):
         awkward = "".join(rng.choice(_AWKWARD) for _ in range(rng.randint(1, 30)))
         plain = " ".join(rng.choice(words) for _ in range(rng.randint(1, 12)))  # the fast path
-        for text in (awkward, plain, " " + plain, plain + " ", "    " + plain + "\n" + plain):
+        # only " " and "\n" between words, in runs: indented code (the marked-spaces path)
+        code = "".join(rng.choice(words + [" ", "  ", "   ", "\n", "\n\n", "    ", " \n "])
+                       for _ in range(rng.randint(1, 30)))
+        for text in (awkward, plain, code, " " + plain, plain + " ", "    " + plain + "\n" + plain):
             assert counter.count(text) == len(enc.encode_ordinary(text)), repr(text)
     for path in (Path(__file__).parent.parent / "data").rglob("*.jsonl"):
         text = path.read_text(encoding="utf-8", errors="replace")
