@@ -13,6 +13,7 @@ import json
 import os
 import sys
 from array import array
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -848,20 +849,23 @@ def _outliers(c: _Chunk) -> None:
 
 
 def _style(c: _Chunk) -> None:
-    chat = [(line, f) for line, f in zip(c.lines, c.flags) if f & 3 == 1]
-    n_sys = sum(1 for _, f in chat if f & 4)
-    if 0 < n_sys < len(chat):
-        minority = 4 if n_sys <= len(chat) / 2 else 0
-        for line, f in chat:
-            if f & 4 == minority:
-                c.add_issue("inconsistent_system_message", line, None, {"n_with": n_sys, "n": len(chat)})
-    n_it = sum(1 for _, f in chat if f & 8)
-    n_en = sum(1 for _, f in chat if f & 16)
+    # Count the few distinct flag values (in C) instead of listing every chat example: no
+    # per-example objects, so memory stays flat on large files.
+    chat = {f: n for f, n in Counter(c.flags).items() if f & 3 == 1}
+    n_chat = sum(chat.values())
+    n_sys = sum(n for f, n in chat.items() if f & 4)
+    if 0 < n_sys < n_chat:
+        minority = 4 if n_sys <= n_chat / 2 else 0
+        for line, f in zip(c.lines, c.flags):
+            if f & 3 == 1 and f & 4 == minority:
+                c.add_issue("inconsistent_system_message", line, None, {"n_with": n_sys, "n": n_chat})
+    n_it = sum(n for f, n in chat.items() if f & 8)
+    n_en = sum(n for f, n in chat.items() if f & 16)
     if n_it and n_en:
         main, bit, other = ("it", 16, "en") if n_it >= n_en else ("en", 8, "it")
         names = {"it": tr("italiano", "Italian"), "en": tr("inglese", "English")}
-        for line, f in chat:
-            if f & bit:
+        for line, f in zip(c.lines, c.flags):
+            if f & 3 == 1 and f & bit:
                 c.add_issue("mixed_languages", line, None, {"lang": names[other], "main": names[main]})
 
 
