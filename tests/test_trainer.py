@@ -226,3 +226,51 @@ def test_losses_do_not_depend_on_the_thread_count(tmp_path, monkeypatch):
     finally:
         torch.set_num_threads(before)
     assert losses[0] == losses[1]
+
+
+# ------------------------------------------------------------------ bfloat16 matmuls for frozen weights
+
+def test_fast_dtype_is_bfloat16_or_float32_and_can_be_turned_off(monkeypatch):
+    assert trainer.fast_dtype(torch.device("cpu")) in (None, torch.bfloat16)
+    monkeypatch.setenv("FTLAB_TRAIN_DTYPE", "float32")
+    assert trainer.fast_dtype(torch.device("cpu")) is None
+
+
+def test_frozen_linear_keeps_float32_in_and_out_and_passes_gradients():
+    torch.manual_seed(0)
+    linear = torch.nn.Linear(64, 32).requires_grad_(False)
+    frozen = trainer._FrozenLinear(linear, torch.bfloat16)
+    x = torch.randn(5, 64, requires_grad=True)
+    out = frozen(x)
+    assert out.dtype == torch.float32 and frozen.weight.dtype == torch.bfloat16
+    assert torch.allclose(out, linear(x), rtol=0.05, atol=0.05)   # bfloat16: ~3 significant digits
+    assert not torch.equal(out, linear(x))                        # and not the float32 path
+    out.sum().backward()
+    assert x.grad is not None and torch.allclose(x.grad, linear.weight.sum(0).expand(5, -1), atol=0.05)
+    assert list(frozen.parameters()) == []                        # nothing of it is trained
+
+
+@pytest.mark.training
+def test_bfloat16_training_tracks_float32(tmp_path, monkeypatch):
+    """The same run with bfloat16 matmuls for the frozen weights and in plain float32: the LoRA
+    path, attention and loss are float32 in both, so the losses agree closely (not bitwise)."""
+    examples = [example(i) for i in range(4)]
+    losses = {}
+    for dtype in (torch.bfloat16, None):
+        monkeypatch.setattr(trainer, "fast_dtype", lambda device, dtype=dtype: dtype)
+        _, steps, _ = run(tmp_path, examples, [example(10)], name=str(dtype))
+        losses[dtype] = [s["train_loss"] for s in steps] + [steps[-1]["full_valid_loss"]]
+    assert losses[torch.bfloat16] != losses[None]
+    assert losses[torch.bfloat16] == pytest.approx(losses[None], rel=0.02)
+
+
+def test_bfloat16_run_freezes_every_decoder_linear(tmp_path, monkeypatch, tokenizer):
+    monkeypatch.setattr(trainer, "fast_dtype", lambda device: torch.bfloat16)
+    config = trainer.TrainConfig(n_epochs=1, batch_size=1, learning_rate_multiplier=1.0, seed=1)
+    state = trainer._Run([example(1)], None, config, tmp_path, None)
+    layers = state.model.get_base_model().get_decoder().layers
+    frozen_float32 = [m for m in layers.modules() if type(m) is torch.nn.Linear and not m.weight.requires_grad]
+    assert frozen_float32 == []
+    assert sum(isinstance(m, trainer._FrozenLinear) for m in layers.modules()) == 7 * len(layers)
+    assert state.head.dtype == torch.bfloat16 and state.prefix.ok
+    assert all(p.dtype == torch.float32 for p in state.model.parameters() if p.requires_grad)

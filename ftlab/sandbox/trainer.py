@@ -10,7 +10,9 @@ What the sandbox's worker calls: ``resolve_hyperparameters`` then ``train``. Des
   every time, so they are computed once per example and kept (``_FrozenPrefix``: later epochs and
   every validation pass run only the upper half); logits are computed only where there is a label
   (the 49k-word output layer is the largest matmul); examples of a step are sorted by length into
-  micro-batches so padding stays small; no dropout, no gradient checkpointing.
+  micro-batches so padding stays small; no dropout, no gradient checkpointing. Where the hardware
+  has fast bfloat16 matmuls (``fast_dtype``), the frozen weights multiply in bfloat16 while LoRA,
+  attention, norms and the loss stay float32 (a step ~1.7x faster, losses within ~0.3 %).
 * **Reproducible**: the same seed gives the same LoRA init, data order and losses. Pause saves the
   LoRA weights, optimizer, scheduler, RNG and step, so a resumed run continues exactly.
 * **Stoppable**: ``should_stop`` is polled between micro-batches (well under a second each).
@@ -212,6 +214,46 @@ def _attach_lora(model, seed: int):
     return peft_model
 
 
+def fast_dtype(device) -> torch.dtype | None:
+    """``torch.bfloat16`` where its matmuls are fast, else None (train in float32).
+
+    On a CPU with AVX512-BF16 or AMX, a bfloat16 matmul of a step's shapes runs ~4x faster than
+    float32 (measured on 2 cores: 800 vs 185 GFLOPS for 150×576 @ 576×1536); without those
+    instructions it is emulated and slower. ``FTLAB_TRAIN_DTYPE=float32`` turns it off.
+    """
+    if os.environ.get("FTLAB_TRAIN_DTYPE", "").lower() in ("float32", "fp32"):
+        return None
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:   # not Linux: keep float32
+        return None
+    return torch.bfloat16 if {"avx512_bf16", "amx_bf16"} & set(flags) else None
+
+
+class _FrozenLinear(torch.nn.Module):
+    """A frozen linear layer whose matmul runs in ``dtype`` (bfloat16); input and output stay
+    float32, so the LoRA path, norms, attention and the residual stream keep float32 precision."""
+
+    def __init__(self, linear: torch.nn.Linear, dtype: torch.dtype):
+        super().__init__()
+        self.register_buffer("weight", linear.weight.detach().to(dtype))
+        self.register_buffer("bias", None if linear.bias is None else linear.bias.detach().to(dtype))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x.to(self.weight.dtype), self.weight, self.bias).to(x.dtype)
+
+
+def _freeze_in(model, dtype: torch.dtype) -> None:
+    """Swap every frozen linear layer of the decoder (LoRA's base layers included) for a
+    ``_FrozenLinear`` in ``dtype``."""
+    for name, module in list(model.named_modules()):
+        for child_name, child in module.named_children():
+            if type(child) is torch.nn.Linear and ".layers." in f"{name}." and not child.weight.requires_grad:
+                setattr(module, child_name, _FrozenLinear(child, dtype))
+
+
 def _batch(rows, pad_id: int, device):
     """Right-pad (ids, mask) rows into tensors: input_ids, attention_mask, label mask."""
     width = max(len(ids) for ids, _ in rows)
@@ -287,10 +329,11 @@ class _FrozenPrefix:
         return self.ok
 
 
-def _token_logprobs(model, ids, attn, labels, hidden=None):
+def _token_logprobs(model, ids, attn, labels, hidden=None, head_weight=None):
     """Log-probabilities of the labelled tokens, (row index of each), and argmax hits.
 
-    ``hidden``: the last hidden states when already computed (``_FrozenPrefix``). Only positions
+    ``hidden``: the last hidden states when already computed (``_FrozenPrefix``); ``head_weight``:
+    the output layer's weight in bfloat16 (``_Run.head``), else the layer itself. Only positions
     that predict a labelled token go through the output layer: that skips most of the 49k-column
     matmul, the biggest single cost of a small model's step.
     """
@@ -300,7 +343,10 @@ def _token_logprobs(model, ids, attn, labels, hidden=None):
     where = labels[:, 1:]
     selected = hidden[:, :-1][where]
     targets = ids[:, 1:][where]
-    logits = base.get_output_embeddings()(selected).float()
+    if head_weight is not None:
+        logits = F.linear(selected.to(head_weight.dtype), head_weight).float()
+    else:
+        logits = base.get_output_embeddings()(selected)
     logprobs = -F.cross_entropy(logits, targets, reduction="none")
     hits = (logits.argmax(-1) == targets)
     rows = where.nonzero()[:, 0]
@@ -346,6 +392,11 @@ class _Run:
         self.cancelled_while_preparing()
         self.device = next(base.parameters()).device
         self.model = _attach_lora(base, config.seed)
+        fast = fast_dtype(self.device)   # bfloat16 matmuls for the frozen weights, if fast here
+        self.head = None
+        if fast:
+            _freeze_in(self.model, fast)
+            self.head = base.get_output_embeddings().weight.detach().to(fast)
         self.prefix = _FrozenPrefix(self.model, _first_lora_layer(base))
         encode = (lambda ex: encode_dpo(self.tokenizer, ex)) if self.dpo else \
             (lambda ex: [encode_chat(self.tokenizer, ex["messages"])])
@@ -404,7 +455,8 @@ class _Run:
     def sft_loss(self, rows, n_labels: int):
         """Sum of token losses / labels in the whole step (so micro-batches add up exactly)."""
         ids, attn, labels = _batch(rows, self.pad_id, self.device)
-        logprobs, _, hits = _token_logprobs(self.model, ids, attn, labels, self.prefix.hidden(rows, attn))
+        logprobs, _, hits = _token_logprobs(self.model, ids, attn, labels, self.prefix.hidden(rows, attn),
+                                               self.head)
         return -logprobs.sum() / max(1, n_labels), hits.sum().item(), logprobs.numel()
 
     def dpo_loss(self, pairs, n_pairs: int):
@@ -413,7 +465,8 @@ class _Run:
         ids, attn, labels = _batch(rows, self.pad_id, self.device)
 
         def seq_logps(model):
-            logprobs, row_of, hits = _token_logprobs(model, ids, attn, labels, self.prefix.hidden(rows, attn))
+            logprobs, row_of, hits = _token_logprobs(model, ids, attn, labels, self.prefix.hidden(rows, attn),
+                                                       self.head)
             sums = torch.zeros(len(rows), device=ids.device).index_add(0, row_of, logprobs)
             return sums, hits
 
