@@ -130,3 +130,45 @@ def test_a_broken_request_fails_alone_and_the_engine_goes_on(engine, tmp_path):
     missing = tmp_path / "no-such-adapter"
     out = _concurrently(ask, [None, missing, None])
     assert isinstance(out[1], Exception) and out[0] == out[2] == ask(None)
+
+
+# ---------------------------------------------------------------- the float16 output layer (greedyhead)
+
+COURSE_PROMPTS = [[{"role": "system", "content": "Converti la richiesta in una funzione Python."},
+                   {"role": "user", "content": text}] for text in (
+    "Scrivi una funzione Python che dice se un numero è pari",
+    "Converti in python: Verifica se un numero è primo",
+    "Come calcolo in Python la media di una lista di numeri?")]
+
+
+def test_greedy_head_gives_the_float32_answers(engine, random_adapter):
+    assert engine.greedy_head is not None   # CPU: a lone greedy row takes the float16 shortcut
+    jobs = [(p, a) for p in COURSE_PROMPTS for a in (None, random_adapter)]
+    fast = [engine.chat(p, adapter_dir=a, temperature=0, max_tokens=48).choices[0] for p, a in jobs]
+    head, engine.greedy_head = engine.greedy_head, None   # the float32 output layer instead
+    try:
+        full = [engine.chat(p, adapter_dir=a, temperature=0, max_tokens=48).choices[0] for p, a in jobs]
+    finally:
+        engine.greedy_head = head
+    assert fast == full
+    assert fast[0].text != fast[1].text   # the adapter really is in use
+
+
+def test_refined_logits_pick_the_float32_argmax_even_on_near_ties():
+    """Output rows that differ by less than float16 can tell apart still give the float32
+    argmax after ``refine``, where plain float16 logits often pick the other one."""
+    import torch.nn.functional as F
+
+    from ftlab.sandbox.greedyhead import GreedyHead
+
+    gen = torch.Generator().manual_seed(0)
+    weight = torch.randn(512, 64, generator=gen)
+    # near-twin tokens: logits ~1e-3 apart, below float16's resolution, far above float32's
+    weight[1::2] = weight[0::2] + 3e-4 * torch.randn(256, 64, generator=gen)
+    hidden = torch.randn(200, 64, generator=gen)
+    exact = F.linear(hidden, weight)
+    rough = torch.cat([F.linear(h, weight.half()) for h in hidden.half().split(1)]).float()
+    assert not torch.equal(rough.argmax(-1), exact.argmax(-1))   # the case worth testing occurs
+    head = GreedyHead(weight)
+    fast = torch.cat([head(h) for h in hidden.split(1)])
+    assert torch.equal(fast.argmax(-1), exact.argmax(-1))

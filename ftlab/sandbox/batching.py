@@ -2,8 +2,9 @@
 
 Why: on a CPU, one decoding step of the 135M stand-in is bound by reading its weights from
 memory (about 0.5 GB a step in float32), not by arithmetic, so 8 rows cost little more than 1
-(measured here: 1 row ≈ 10 tokens/s, 16 rows ≈ 70 tokens/s in all). One scheduler thread owns
-the model:
+(measured here: 1 row ≈ 25 tokens/s on one core, 16 rows ≈ 70 tokens/s in all). A single row's
+step runs on one thread (``_decode_threads``) and, when greedy, takes the float16 output layer
+with float32 refinement (``greedyhead``: same argmax). One scheduler thread owns the model:
 
 * a new request is prefilled on its own, then joins the running batch at the next step, its KV
   cache left-padded to the batch's length (each row keeps its own positions);
@@ -41,6 +42,18 @@ def sample(logits: torch.Tensor, temperature: float, top_p: float, gen: torch.Ge
         sorted_p[outside] = 0.0
         probs = torch.zeros_like(probs).scatter(-1, order, sorted_p)
     return torch.multinomial(probs, 1, generator=gen).squeeze(-1)
+
+
+def _decode_threads(rows: int) -> None:
+    """One thread for a single row's step, which is bound by memory traffic, not arithmetic: a
+    second thread hardly speeds it up on an idle machine, and on a busy one each small product
+    waits for the slower thread (measured here at load 3.5: 50 ms a step on 1 thread, 250 ms on 2).
+    Batches of rows have more arithmetic to share: ``models.tune_threads`` decides."""
+    if rows == 1:
+        if torch.get_num_threads() != 1:
+            torch.set_num_threads(1)
+    else:
+        models.tune_threads()
 
 
 @dataclass(eq=False)
@@ -138,20 +151,17 @@ class Batcher:
             rows += request.n
         return joining
 
-    def _model_call(self, **kw):
-        return self.engine.model(use_cache=True, **kw).logits[:, -1]
-
     def _join(self, request: Request) -> None:
         """Prefill a request's prompt (its ``n`` rows) and add its rows to the batch."""
         from transformers import DynamicCache
 
         if not self.rows:   # a new batch: switch to the request's weights
-            models.tune_threads()
             self._weights = self.engine.use(request.adapter_dir)
             self._weights.__enter__()
         ids = torch.tensor([request.prompt] * request.n, device=self.engine.device)
         cache = DynamicCache()
-        logits = self._model_call(input_ids=ids, past_key_values=cache, logits_to_keep=1)
+        models.tune_threads()
+        logits = self.engine.prefill(ids, cache)
         first = sample(logits.cpu(), request.temperature, request.top_p, request.gen).tolist()
         request.events.put(list(enumerate(first)))
         rows = [_Row(request, i, tok, len(request.prompt)) for i, tok in enumerate(first)]
@@ -184,8 +194,9 @@ class Batcher:
         ids = torch.tensor([[r.last] for r in self.rows], device=device)
         positions = torch.tensor([[r.position] for r in self.rows], device=device)
         self.mask = F.pad(self.mask, (0, 1), value=1)
-        logits = self._model_call(input_ids=ids, attention_mask=self.mask, position_ids=positions,
-                                  past_key_values=self.cache).cpu()
+        _decode_threads(len(self.rows))
+        greedy = all(r.request.temperature <= 0 for r in self.rows)
+        logits = self.engine.decode_step(ids, self.mask, positions, self.cache, greedy).cpu()
         by_request: dict[Request, list[int]] = {}
         for i, row in enumerate(self.rows):
             by_request.setdefault(row.request, []).append(i)

@@ -22,6 +22,7 @@ import torch
 
 from ftlab.sandbox import models
 from ftlab.sandbox.batching import Batcher, Request
+from ftlab.sandbox.greedyhead import GreedyHead
 
 DEFAULT_MAX_TOKENS = 512   # OpenAI's default is "up to the context"; a 135M model rambles, so cap it
 MAX_ADAPTERS = 8           # adapters kept loaded at once (each is a few MB)
@@ -78,6 +79,9 @@ class Engine:
         self.eos_ids = {i for i in (self.tokenizer.eos_token_id, self.model.generation_config.eos_token_id)
                         if isinstance(i, int)}
         self.context = getattr(self.model.config, "max_position_embeddings", 8192)
+        # greedy steps of a single row read a float16 copy of the output layer (see greedyhead)
+        self.greedy_head = GreedyHead(self.model.get_output_embeddings().weight) \
+            if self.device.type == "cpu" else None
         self._adapters: OrderedDict[str, str] = OrderedDict()   # key → peft adapter name
         self._tokenizer_lock = threading.Lock()   # one Rust tokenizer, many request threads
         self._batcher = Batcher(self)
@@ -114,6 +118,20 @@ class Engine:
             self.model.delete_adapter(self._adapters.popitem(last=False)[1])
         self.model.eval()
         return nullcontext()
+
+    def prefill(self, input_ids, cache) -> torch.Tensor:
+        """Float32 logits of the token after each row of ``input_ids``, filling ``cache``."""
+        return self.model(input_ids=input_ids, past_key_values=cache, use_cache=True, logits_to_keep=1).logits[:, -1]
+
+    def decode_step(self, input_ids, attention_mask, position_ids, cache, greedy: bool = False) -> torch.Tensor:
+        """Float32 logits of each row's next token (one token per row). ``greedy``: only the
+        argmax will be used, so a single row may take the float16 output layer's shortcut."""
+        body = self.model.get_decoder()   # with an adapter, its LoRA layers are inside
+        hidden = body(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
+                      past_key_values=cache, use_cache=True).last_hidden_state[:, -1]
+        if greedy and len(hidden) == 1 and self.greedy_head:
+            return self.greedy_head(hidden)
+        return self.model.get_output_embeddings()(hidden)
 
     # -- generation
     def prompt_ids(self, messages: list[dict]) -> list[int]:
