@@ -12,6 +12,7 @@ Prints, with the machine's load average beside each figure (the course machines 
 4. idle RSS of the sandbox server started by ``ftlab.connect()`` (server + worker processes).
 
     python benchmarks/bench_sandbox.py [--skip-first-prepare] [--epochs N]
+    python benchmarks/bench_sandbox.py --generation-only [--adapter DIR]   # part 3 alone
 """
 from __future__ import annotations
 
@@ -117,16 +118,20 @@ def bench_generation(adapter: Path | None) -> None:
 
     engine = Engine()
     prompt = [{"role": "user", "content": "Scrivi una lunga storia su un gatto che impara Python."}]
-    engine.chat(prompt, temperature=0, max_tokens=4)   # warm-up
     for label, adapter_dir in (("base", None), ("adapter", adapter)):
         if label == "adapter" and adapter_dir is None:
             continue
+        engine.chat(prompt, adapter_dir=adapter_dir, temperature=0, max_tokens=4)   # warm-up, loads the adapter
         start, cpu = time.perf_counter(), time.process_time()
-        result = engine.chat(prompt, adapter_dir=adapter_dir, temperature=0, max_tokens=96)
-        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-        tokens = result.choices[0].completion_tokens
-        print(f"generation ({label}, greedy, {tokens} tokens incl. prefill of {result.prompt_tokens}): "
-              f"{tokens / seconds:5.1f} tokens/s wall, {tokens / cpu:5.1f} per CPU-second {load()}")
+        stream = engine.stream(prompt, adapter_dir=adapter_dir, temperature=0, max_tokens=96)
+        first = None
+        for _ in stream:
+            first = first or time.perf_counter()
+        end, cpu = time.perf_counter(), time.process_time() - cpu
+        seconds, tokens = end - start, stream.result.completion_tokens
+        print(f"generation ({label}, greedy, {tokens} tokens after a prompt of {stream.result.prompt_tokens}): "
+              f"{tokens / seconds:5.1f} tokens/s wall, {tokens / cpu:5.1f} per CPU-second; "
+              f"after the first token {(tokens - 1) / (end - first):5.1f} tokens/s {load()}")
         bench_concurrent(engine, adapter_dir, label)
 
 
@@ -172,7 +177,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-first-prepare", action="store_true", help="skip the 93 MB download")
     parser.add_argument("--epochs", type=int, default=None, help="override the default epochs")
+    parser.add_argument("--generation-only", action="store_true",
+                        help="only part 3, on the base model and on --adapter if given")
+    parser.add_argument("--adapter", type=Path, default=None, help="a LoRA adapter dir for --generation-only")
     args = parser.parse_args()
+    if args.generation_only:
+        return bench_generation(args.adapter)
     bench_preparation(args.skip_first_prepare)
     with tempfile.TemporaryDirectory() as out:
         adapter = bench_training(args.epochs, Path(out))
