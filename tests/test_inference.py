@@ -142,14 +142,14 @@ COURSE_PROMPTS = [[{"role": "system", "content": "Converti la richiesta in una f
 
 
 def test_greedy_head_gives_the_float32_answers(engine, random_adapter):
-    assert engine.greedy_head is not None   # CPU: a lone greedy row takes the float16 shortcut
+    assert engine.fast_greedy   # CPU: a lone greedy row takes the float16 shortcut
     jobs = [(p, a) for p in COURSE_PROMPTS for a in (None, random_adapter)]
     fast = [engine.chat(p, adapter_dir=a, temperature=0, max_tokens=48).choices[0] for p, a in jobs]
-    head, engine.greedy_head = engine.greedy_head, None   # the float32 output layer instead
+    engine.fast_greedy = False   # the float32 output layer instead
     try:
         full = [engine.chat(p, adapter_dir=a, temperature=0, max_tokens=48).choices[0] for p, a in jobs]
     finally:
-        engine.greedy_head = head
+        engine.fast_greedy = True
     assert fast == full
     assert fast[0].text != fast[1].text   # the adapter really is in use
 
