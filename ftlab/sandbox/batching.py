@@ -2,7 +2,7 @@
 
 Why: on a CPU, one decoding step of the 135M stand-in is bound by reading its weights from
 memory (about 0.5 GB a step in float32), not by arithmetic, so 8 rows cost little more than 1
-(measured here: 1 row ≈ 25 tokens/s on one core, 16 rows ≈ 70 tokens/s in all). A single row's
+(measured here: 1 row ≈ 18-24 tokens/s on one core, 16 rows ≈ 70 tokens/s in all). A single row's
 step runs on one thread (``_decode_threads``) and, when greedy, takes the float16 output layer
 with float32 refinement (``greedyhead``: same argmax). One scheduler thread owns the model:
 
