@@ -264,7 +264,7 @@ def test_bfloat16_training_tracks_float32(tmp_path, monkeypatch):
     assert losses[torch.bfloat16] == pytest.approx(losses[None], rel=0.02)
 
 
-def test_bfloat16_run_freezes_every_decoder_linear(tmp_path, monkeypatch, tokenizer):
+def test_bfloat16_run_freezes_every_decoder_linear(tmp_path, monkeypatch):
     monkeypatch.setattr(trainer, "fast_dtype", lambda device: torch.bfloat16)
     config = trainer.TrainConfig(n_epochs=1, batch_size=1, learning_rate_multiplier=1.0, seed=1)
     state = trainer._Run([example(1)], None, config, tmp_path, None)

@@ -346,7 +346,7 @@ def _token_logprobs(model, ids, attn, labels, hidden=None, head_weight=None):
     if head_weight is not None:
         logits = F.linear(selected.to(head_weight.dtype), head_weight).float()
     else:
-        logits = base.get_output_embeddings()(selected)
+        logits = base.get_output_embeddings()(selected).float()
     logprobs = -F.cross_entropy(logits, targets, reduction="none")
     hits = (logits.argmax(-1) == targets)
     rows = where.nonzero()[:, 0]
