@@ -7,6 +7,7 @@ from ftlab.sandbox.batching import sample as _sample
 from ftlab.sandbox.inference import Engine
 
 import torch
+import torch.nn.functional as F
 
 PROMPT = [{"role": "system", "content": "Sei un assistente che scrive codice Python."},
           {"role": "user", "content": "Scrivi una funzione che somma due numeri."}]
@@ -172,3 +173,113 @@ def test_refined_logits_pick_the_float32_argmax_even_on_near_ties():
     head = GreedyHead(weight)
     fast = torch.cat([head(h) for h in hidden.split(1)])
     assert torch.equal(fast.argmax(-1), exact.argmax(-1))
+
+
+# ---------------------------------------------------------------- a lone row's step (lonerow)
+
+def test_engine_weights_are_input_major_with_the_same_values():
+    from ftlab.sandbox import models
+    from ftlab.sandbox.lonerow import LoneRowLinear, input_major
+
+    model, tokenizer = models.load_base(progress=False)
+    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    ids = torch.tensor([tokenizer("def somma(a, b):")["input_ids"]])
+    with torch.inference_mode():
+        before = [model(input_ids=ids[:, :k]).logits[0, -1] for k in (1, ids.shape[1])]
+        weights = [m.weight.clone() for m in linears]
+        input_major(model)
+        after = [model(input_ids=ids[:, :k]).logits[0, -1] for k in (1, ids.shape[1])]
+    assert all(type(m) is LoneRowLinear for m in linears)
+    assert all(m.weight.t().is_contiguous() and not m.weight.is_contiguous() for m in linears)
+    assert all(torch.equal(m.weight, w) for m, w in zip(linears, weights))
+    assert model.get_input_embeddings().weight is model.get_output_embeddings().weight   # still tied
+    for b, a in zip(before, after):
+        assert torch.allclose(b, a, atol=1e-4) and b.argmax() == a.argmax()
+
+
+def test_a_lone_row_product_is_the_same_on_one_thread_or_two():
+    from ftlab.sandbox.lonerow import LoneRowLinear, input_major
+
+    torch.manual_seed(0)
+    layer = torch.nn.Sequential(torch.nn.Linear(576, 1536, bias=True))
+    plain = layer[0].weight.detach().clone(), layer[0].bias.detach().clone()
+    input_major(layer)
+    assert type(layer[0]) is LoneRowLinear
+    row, rows = torch.randn(1, 1, 576), torch.randn(3, 576)
+    threads = torch.get_num_threads()
+    try:
+        out = []
+        for n in (1, 2):
+            torch.set_num_threads(n)
+            out.append(layer(row))
+    finally:
+        torch.set_num_threads(threads)
+    assert out[0].shape == (1, 1, 1536) and torch.equal(out[0], out[1])
+    assert torch.allclose(out[0], F.linear(row, *plain), atol=1e-5)
+    assert torch.equal(layer(rows), F.linear(rows, layer[0].weight, layer[0].bias))   # not a lone row
+
+
+def test_other_processes_are_measured_and_this_one_is_not():
+    import subprocess
+    import sys
+    import time
+
+    from ftlab.sandbox.cpushare import OtherProcesses
+
+    others = OtherProcesses(every=0.0)
+    end = time.monotonic() + 0.6
+    while time.monotonic() < end:   # our own work does not count
+        pass
+    mine = others.busy_cores()
+    hog = subprocess.Popen([sys.executable, "-c", "import time\nend = time.time() + 1.5\nwhile time.time() < end: pass"])
+    try:
+        time.sleep(0.3)
+        others.busy_cores()   # from here on the other process is running
+        time.sleep(0.8)
+        theirs = others.busy_cores()
+    finally:
+        hog.wait()
+    assert mine < 0.5 and theirs > 0.6
+
+
+def test_steps_take_the_cores_other_processes_leave_free(monkeypatch):
+    from ftlab.sandbox import cpushare, models
+
+    class Busy:
+        def __init__(self, cores):
+            self.cores = cores
+
+        def busy_cores(self):
+            return self.cores
+
+    threads = torch.get_num_threads()
+    try:
+        monkeypatch.setattr(models, "usable_cpus", lambda: 2)
+        assert [cpushare.share_threads(Busy(c)) for c in (0.0, 0.4, 0.6, 1.5)] == [2, 2, 1, 1]
+        assert torch.get_num_threads() == 1
+        monkeypatch.setattr(models, "usable_cpus", lambda: 4)
+        assert [cpushare.share_threads(Busy(c)) for c in (0.0, 1.2, 3.0)] == [4, 3, 1]
+        assert cpushare.share_threads(Busy(0.0), most=2) == 2 == torch.get_num_threads()
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_lone_answers_do_not_depend_on_the_thread_count(engine, random_adapter, monkeypatch):
+    others = engine._batcher._others
+    answers = []
+    for busy in (0.0, 8.0):   # 2 threads, then 1
+        monkeypatch.setattr(others, "busy_cores", lambda busy=busy: busy)
+        answers.append([engine.chat(COURSE_PROMPTS[0], adapter_dir=a, temperature=t, seed=3, max_tokens=24).choices[0]
+                        for a in (None, random_adapter) for t in (0, 1.0)])
+    assert answers[0] == answers[1]
+
+
+def test_greedy_head_copies_an_input_major_weight_row_major():
+    from ftlab.sandbox.greedyhead import GreedyHead
+
+    weight = torch.randn(300, 32).t().contiguous().t()
+    head = GreedyHead(weight)
+    assert head.weight16.is_contiguous() and torch.equal(head.weight16, weight.half())
+    hidden = torch.randn(1, 32)
+    assert head(hidden).argmax() == torch.nn.functional.linear(hidden, weight).argmax()
+

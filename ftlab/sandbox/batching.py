@@ -2,9 +2,10 @@
 
 Why: on a CPU, one decoding step of the 135M stand-in is bound by reading its weights from
 memory (about 0.5 GB a step in float32), not by arithmetic, so 8 rows cost little more than 1
-(measured here: 1 row ≈ 18-24 tokens/s on one core, 16 rows ≈ 70 tokens/s in all). A single row's
-step runs on one thread (``_decode_threads``) and, when greedy, takes the float16 output layer
-with float32 refinement (``greedyhead``: same argmax). One scheduler thread owns the model:
+(measured here: 16 rows ≈ 70-130 tokens/s in all). A step uses the cores other processes leave
+free (``cpushare``). A single row's step has its own shortcuts: its products split in two, one
+per core (``lonerow``), and when greedy, the float16 output layer with float32 refinement
+(``greedyhead``: same argmax). One scheduler thread owns the model:
 
 * a new request is prefilled on its own, then joins the running batch at the next step, its KV
   cache left-padded to the batch's length (each row keeps its own positions);
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
-from ftlab.sandbox import models
+from ftlab.sandbox import cpushare
 
 MAX_ROWS = 16   # rows decoded together: past ~16, a step on 2 cores is no longer nearly free
 
@@ -42,18 +43,6 @@ def sample(logits: torch.Tensor, temperature: float, top_p: float, gen: torch.Ge
         sorted_p[outside] = 0.0
         probs = torch.zeros_like(probs).scatter(-1, order, sorted_p)
     return torch.multinomial(probs, 1, generator=gen).squeeze(-1)
-
-
-def _decode_threads(rows: int) -> None:
-    """One thread for a single row's step, which is bound by memory traffic, not arithmetic: a
-    second thread hardly speeds it up on an idle machine, and on a busy one each small product
-    waits for the slower thread (measured here at load 3.5: 50 ms a step on 1 thread, 250 ms on 2).
-    Batches of rows have more arithmetic to share: ``models.tune_threads`` decides."""
-    if rows == 1:
-        if torch.get_num_threads() != 1:
-            torch.set_num_threads(1)
-    else:
-        models.tune_threads()
 
 
 @dataclass(eq=False)
@@ -97,6 +86,7 @@ class Batcher:
         self._pending: deque[Request] = deque()
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._others = cpushare.OtherProcesses()
         self._reset()
 
     def _reset(self) -> None:
@@ -160,7 +150,7 @@ class Batcher:
             self._weights.__enter__()
         ids = torch.tensor([request.prompt] * request.n, device=self.engine.device)
         cache = DynamicCache()
-        models.tune_threads()
+        cpushare.share_threads(self._others)
         logits = self.engine.prefill(ids, cache)
         first = sample(logits.cpu(), request.temperature, request.top_p, request.gen).tolist()
         request.events.put(list(enumerate(first)))
@@ -194,7 +184,7 @@ class Batcher:
         ids = torch.tensor([[r.last] for r in self.rows], device=device)
         positions = torch.tensor([[r.position] for r in self.rows], device=device)
         self.mask = F.pad(self.mask, (0, 1), value=1)
-        _decode_threads(len(self.rows))
+        cpushare.share_threads(self._others, most=2 if len(self.rows) == 1 else None)   # see lonerow
         greedy = all(r.request.temperature <= 0 for r in self.rows)
         logits = self.engine.decode_step(ids, self.mask, positions, self.cache, greedy).cpu()
         by_request: dict[Request, list[int]] = {}

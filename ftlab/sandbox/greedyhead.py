@@ -25,7 +25,8 @@ class GreedyHead:
 
     def __init__(self, weight: torch.Tensor):
         self.weight = weight.detach()                 # float32, shared with the model
-        self.weight16 = self.weight.half()
+        # row-major whatever ``weight``'s order: float16 products of an input-major matrix are slow
+        self.weight16 = self.weight.to(torch.float16, memory_format=torch.contiguous_format)
         self._row_norm = float(self.weight.norm(dim=-1).max())
 
     def __call__(self, hidden: torch.Tensor) -> torch.Tensor:

@@ -175,6 +175,11 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def tune_threads() -> int:
     """Set torch's CPU threads: all our CPUs, or 1 when the machine is already busy.
 
@@ -184,7 +189,7 @@ def tune_threads() -> int:
     run differed in the 7th digit), so this does not affect reproducibility. Returns the thread count chosen.
     """
     import torch
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cpus = usable_cpus()
     busy = hasattr(os, "getloadavg") and os.getloadavg()[0] > cpus + 1
     threads = 1 if busy else cpus
     if torch.get_num_threads() != threads:
