@@ -283,3 +283,23 @@ def test_greedy_head_copies_an_input_major_weight_row_major():
     hidden = torch.randn(1, 32)
     assert head(hidden).argmax() == torch.nn.functional.linear(hidden, weight).argmax()
 
+
+def test_closing_ends_the_scheduler_thread_and_fails_what_was_running():
+    """Run at exit: a thread left inside torch while Python finalizes aborts the process."""
+    import threading
+
+    engine = Engine()
+    first = engine.chat(PROMPT, temperature=0, max_tokens=2).choices[0]
+    assert first.completion_tokens == 2
+    running = engine.stream(PROMPT, temperature=0, max_tokens=400)
+    deltas = iter(running)
+    next(deltas)   # it is decoding now
+    closer = threading.Thread(target=engine._batcher.close)
+    closer.start()
+    with pytest.raises(RuntimeError, match="closed"):
+        for _ in deltas:
+            pass
+    closer.join(timeout=20)
+    assert not closer.is_alive() and not engine._batcher._thread.is_alive()
+    with pytest.raises(RuntimeError, match="closed"):
+        engine.chat(PROMPT, max_tokens=2)

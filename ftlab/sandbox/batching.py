@@ -18,6 +18,7 @@ whoever shares its batch.
 """
 from __future__ import annotations
 
+import atexit
 import queue
 import threading
 from collections import deque
@@ -86,6 +87,7 @@ class Batcher:
         self._pending: deque[Request] = deque()
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._closing = False
         self._others = cpushare.OtherProcesses()
         self._reset()
 
@@ -98,18 +100,33 @@ class Batcher:
 
     def submit(self, request: Request) -> None:
         with self._cond:
+            if self._closing:
+                raise RuntimeError("the inference engine was closed")
             self._pending.append(request)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="ftlab-batcher", daemon=True)
                 self._thread.start()
+                atexit.register(self.close)
             self._cond.notify()
 
     # -- the scheduler thread
+    def close(self) -> None:
+        """Stop the scheduler thread after its current step. Run at exit: a daemon thread still
+        inside torch when Python finalizes is ended by ``pthread_exit``, which aborts the
+        process ("terminate called without an active exception", 1 run in 3 here)."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
     def _loop(self) -> None:
         while True:
             with self._cond:
-                while not self._pending and not self.rows:
+                while not self._pending and not self.rows and not self._closing:
                     self._cond.wait()
+                if self._closing:
+                    return self._refuse_all()
                 joining = self._take()
             with torch.inference_mode():
                 for request in joining:
@@ -118,6 +135,14 @@ class Batcher:
                     self._guarded(self._step, {r.request for r in self.rows})
                 else:
                     self._drain()
+
+    def _refuse_all(self) -> None:
+        """Closing: every request still waiting or decoding gets an error, not silence."""
+        error = RuntimeError("the inference engine was closed")
+        for request in {r.request for r in self.rows} | set(self._pending):
+            request.events.put(error)
+        self._pending.clear()
+        self.rows = []
 
     def _guarded(self, work, requests, *args) -> None:
         """Run a step; if it breaks, fail its requests (not the thread) and start afresh."""
