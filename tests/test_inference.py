@@ -219,7 +219,7 @@ def test_a_lone_row_product_is_the_same_on_one_thread_or_two():
     assert torch.equal(layer(rows), F.linear(rows, layer[0].weight, layer[0].bias))   # not a lone row
 
 
-def test_other_processes_are_measured_and_this_one_is_not():
+def test_another_process_keeping_a_core_busy_is_measured():
     import subprocess
     import sys
     import time
@@ -227,19 +227,46 @@ def test_other_processes_are_measured_and_this_one_is_not():
     from ftlab.sandbox.cpushare import OtherProcesses
 
     others = OtherProcesses(every=0.0)
-    end = time.monotonic() + 0.6
-    while time.monotonic() < end:   # our own work does not count
-        pass
-    mine = others.busy_cores()
     hog = subprocess.Popen([sys.executable, "-c", "import time\nend = time.time() + 1.5\nwhile time.time() < end: pass"])
     try:
         time.sleep(0.3)
         others.busy_cores()   # from here on the other process is running
         time.sleep(0.8)
-        theirs = others.busy_cores()
+        assert others.busy_cores() > 0.6
     finally:
         hog.wait()
-    assert mine < 0.5 and theirs > 0.6
+
+
+def test_our_own_cpu_time_is_not_counted(monkeypatch):
+    """Readings made up so that the test does not depend on what else the machine runs."""
+    from ftlab.sandbox import cpushare
+
+    clock, machine, mine = [100.0], [50.0], [10.0]
+    monkeypatch.setattr(cpushare.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(cpushare.OtherProcesses, "_sample", lambda self: (clock[0], machine[0], mine[0]))
+    others = cpushare.OtherProcesses(every=0.25)
+
+    def after(seconds, busy, ours):
+        clock[0] += seconds
+        machine[0] += busy
+        mine[0] += ours
+        return others.busy_cores()
+
+    assert after(1.0, 1.0, 1.0) == 0.0                       # all the machine's work was ours
+    assert after(1.0, 1.6, 0.5) == pytest.approx(1.1)
+    assert after(0.1, 2.0, 0.0) == pytest.approx(1.1)        # too soon: the last reading stands
+    assert after(0.5, 0.0, 0.0) == pytest.approx(2.0 / 0.6)  # the 2 s above, over 0.6 s
+
+
+def test_busy_seconds_leave_out_idle_waiting_and_guest_time():
+    from collections import namedtuple
+
+    from ftlab.sandbox.cpushare import _busy_seconds
+
+    Linux = namedtuple("Linux", "user nice system idle iowait irq softirq steal guest guest_nice")
+    assert _busy_seconds(Linux(10, 1, 4, 100, 7, 1, 1, 2, 3, 1)) == pytest.approx(19)   # guest is in user
+    Mac = namedtuple("Mac", "user nice system idle")
+    assert _busy_seconds(Mac(10, 1, 4, 100)) == pytest.approx(15)
 
 
 def test_steps_take_the_cores_other_processes_leave_free(monkeypatch):

@@ -80,7 +80,11 @@ def _left_pad(t: torch.Tensor, width: int, dim: int) -> torch.Tensor:
 
 
 class Batcher:
-    """The scheduler thread of an ``inference.Engine`` (``engine.model``, ``engine.use``)."""
+    """The scheduler thread of an ``inference.Engine`` (``engine.model``, ``engine.use``).
+
+    Keep every multi-threaded torch operation of the process in this thread: once another
+    thread has run one, libgomp manages more threads than there are cores, stops spinning
+    between parallel regions, and each step waits for wake-ups (26 instead of 42 tokens/s)."""
 
     def __init__(self, engine):
         self.engine = engine
