@@ -146,7 +146,7 @@ class Batcher:
         for request in {r.request for r in self.rows} | set(self._pending):
             request.events.put(error)
         self._pending.clear()
-        self.rows = []
+        self._drain()   # leaves the batch's weights too, as an emptied batch does
 
     def _guarded(self, work, requests, *args) -> None:
         """Run a step; if it breaks, fail its requests (not the thread) and start afresh."""
