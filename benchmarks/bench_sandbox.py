@@ -86,7 +86,7 @@ def course_data() -> tuple[list, list, str]:
 
 
 def bench_training(epochs: int | None, out: Path) -> Path:
-    from ftlab.sandbox import trainer
+    from ftlab.sandbox import training as trainer
 
     train, valid, source = course_data()
     hp = trainer.resolve_hyperparameters(len(train), {"n_epochs": epochs} if epochs else {})

@@ -30,7 +30,7 @@ def connect(backend: str | None = None, *, data_dir=None, quiet: bool = False):
 def _sandbox(data_dir):
     import openai
 
-    from ftlab.sandbox import control, schemas
+    from ftlab.sandbox import catalog, control
 
     info = control.start(data_dir)
     client = openai.OpenAI(base_url=info["base_url"], api_key=control.token(data_dir))
@@ -40,7 +40,7 @@ def _sandbox(data_dir):
                 "Backend: local ftlab sandbox at {url} (data in {home}).\n"
                 "The course's OpenAI model names (gpt-4.1-nano, gpt-4.1-mini, gpt-4o-mini) run here on a "
                 "stand-in: {under}. No key, no cost, no network.",
-                url=info["base_url"], home=control.data_dir(data_dir), under=schemas.underneath())
+                url=info["base_url"], home=control.data_dir(data_dir), under=catalog.underneath())
     return client, banner
 
 

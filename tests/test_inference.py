@@ -7,7 +7,6 @@ from ftlab.sandbox.batching import sample as _sample
 from ftlab.sandbox.inference import Engine
 
 import torch
-import torch.nn.functional as F
 
 PROMPT = [{"role": "system", "content": "Sei un assistente che scrive codice Python."},
           {"role": "user", "content": "Scrivi una funzione che somma due numeri."}]
@@ -175,76 +174,49 @@ def test_refined_logits_pick_the_float32_argmax_even_on_near_ties():
     assert torch.equal(fast.argmax(-1), exact.argmax(-1))
 
 
-# ---------------------------------------------------------------- a lone row's step (lonerow)
-
-def test_engine_weights_are_input_major_with_the_same_values():
-    from ftlab.sandbox import models
-    from ftlab.sandbox.lonerow import LoneRowLinear, input_major
-
-    model, tokenizer = models.load_base(progress=False)
-    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
-    ids = torch.tensor([tokenizer("def somma(a, b):")["input_ids"]])
-    with torch.inference_mode():
-        before = [model(input_ids=ids[:, :k]).logits[0, -1] for k in (1, ids.shape[1])]
-        weights = [m.weight.clone() for m in linears]
-        input_major(model)
-        after = [model(input_ids=ids[:, :k]).logits[0, -1] for k in (1, ids.shape[1])]
-    assert all(type(m) is LoneRowLinear for m in linears)
-    assert all(m.weight.t().is_contiguous() and not m.weight.is_contiguous() for m in linears)
-    assert all(torch.equal(m.weight, w) for m, w in zip(linears, weights))
-    assert model.get_input_embeddings().weight is model.get_output_embeddings().weight   # still tied
-    for b, a in zip(before, after):
-        assert torch.allclose(b, a, atol=1e-4) and b.argmax() == a.argmax()
-
-
-def test_a_lone_row_product_is_the_same_on_one_thread_or_two():
-    from ftlab.sandbox.lonerow import LoneRowLinear, input_major
-
-    torch.manual_seed(0)
-    layer = torch.nn.Sequential(torch.nn.Linear(576, 1536, bias=True))
-    plain = layer[0].weight.detach().clone(), layer[0].bias.detach().clone()
-    input_major(layer)
-    assert type(layer[0]) is LoneRowLinear
-    row, rows = torch.randn(1, 1, 576), torch.randn(3, 576)
-    threads = torch.get_num_threads()
-    try:
-        out = []
-        for n in (1, 2):
-            torch.set_num_threads(n)
-            out.append(layer(row))
-    finally:
-        torch.set_num_threads(threads)
-    assert out[0].shape == (1, 1, 1536) and torch.equal(out[0], out[1])
-    assert torch.allclose(out[0], F.linear(row, *plain), atol=1e-5)
-    assert torch.equal(layer(rows), F.linear(rows, layer[0].weight, layer[0].bias))   # not a lone row
-
+# ---------------------------------------------------------------- the thread policy (cpu)
 
 def test_another_process_keeping_a_core_busy_is_measured():
+    """The CPU time another process used is counted (at least that: the machine may be busier)."""
     import subprocess
     import sys
     import time
 
-    from ftlab.sandbox.cpushare import OtherProcesses
+    import psutil
+
+    from ftlab.sandbox.cpu import OtherProcesses
+
+    def used(proc) -> float:
+        times = proc.cpu_times()
+        return times.user + times.system
 
     others = OtherProcesses(every=0.0)
-    hog = subprocess.Popen([sys.executable, "-c", "import time\nend = time.time() + 1.5\nwhile time.time() < end: pass"])
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
-        time.sleep(0.3)
-        others.busy_cores()   # from here on the other process is running
-        time.sleep(0.8)
-        assert others.busy_cores() > 0.6
+        proc, deadline = psutil.Process(hog.pid), time.monotonic() + 120
+        while used(proc) < 0.1 and time.monotonic() < deadline:   # it is running
+            time.sleep(0.02)
+        others.busy_cores()
+        start, before = others._last[0], used(proc)
+        while used(proc) - before < 0.5 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        busy = others.busy_cores()
+        hog_seconds = used(proc) - before
+        assert hog_seconds >= 0.5, "the other process never got the CPU"
+        assert busy * (others._last[0] - start) >= hog_seconds - 0.05
     finally:
+        hog.kill()
         hog.wait()
 
 
 def test_our_own_cpu_time_is_not_counted(monkeypatch):
     """Readings made up so that the test does not depend on what else the machine runs."""
-    from ftlab.sandbox import cpushare
+    from ftlab.sandbox import cpu
 
     clock, machine, mine = [100.0], [50.0], [10.0]
-    monkeypatch.setattr(cpushare.time, "monotonic", lambda: clock[0])
-    monkeypatch.setattr(cpushare.OtherProcesses, "_sample", lambda self: (clock[0], machine[0], mine[0]))
-    others = cpushare.OtherProcesses(every=0.25)
+    monkeypatch.setattr(cpu.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(cpu.OtherProcesses, "_sample", lambda self: (clock[0], machine[0], mine[0]))
+    others = cpu.OtherProcesses(every=0.25)
 
     def after(seconds, busy, ours):
         clock[0] += seconds
@@ -261,7 +233,7 @@ def test_our_own_cpu_time_is_not_counted(monkeypatch):
 def test_busy_seconds_leave_out_idle_waiting_and_guest_time():
     from collections import namedtuple
 
-    from ftlab.sandbox.cpushare import _busy_seconds
+    from ftlab.sandbox.cpu import _busy_seconds
 
     Linux = namedtuple("Linux", "user nice system idle iowait irq softirq steal guest guest_nice")
     assert _busy_seconds(Linux(10, 1, 4, 100, 7, 1, 1, 2, 3, 1)) == pytest.approx(19)   # guest is in user
@@ -270,7 +242,7 @@ def test_busy_seconds_leave_out_idle_waiting_and_guest_time():
 
 
 def test_steps_take_the_cores_other_processes_leave_free(monkeypatch):
-    from ftlab.sandbox import cpushare, models
+    from ftlab.sandbox import cpu
 
     class Busy:
         def __init__(self, cores):
@@ -281,12 +253,12 @@ def test_steps_take_the_cores_other_processes_leave_free(monkeypatch):
 
     threads = torch.get_num_threads()
     try:
-        monkeypatch.setattr(models, "usable_cpus", lambda: 2)
-        assert [cpushare.share_threads(Busy(c)) for c in (0.0, 0.4, 0.6, 1.5)] == [2, 2, 1, 1]
+        monkeypatch.setattr(cpu, "usable_cpus", lambda: 2)
+        assert [cpu.share_threads(Busy(c)) for c in (0.0, 0.4, 0.6, 1.5)] == [2, 2, 1, 1]
         assert torch.get_num_threads() == 1
-        monkeypatch.setattr(models, "usable_cpus", lambda: 4)
-        assert [cpushare.share_threads(Busy(c)) for c in (0.0, 1.2, 3.0)] == [4, 3, 1]
-        assert cpushare.share_threads(Busy(0.0), most=2) == 2 == torch.get_num_threads()
+        monkeypatch.setattr(cpu, "usable_cpus", lambda: 4)
+        assert [cpu.share_threads(Busy(c)) for c in (0.0, 1.2, 3.0)] == [4, 3, 1]
+        assert cpu.share_threads(Busy(0.0), most=2) == 2 == torch.get_num_threads()
     finally:
         torch.set_num_threads(threads)
 

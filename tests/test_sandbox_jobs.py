@@ -150,7 +150,7 @@ def test_one_job_at_a_time_and_cancel(tmp_path, tiny):
                                                         hyperparameters={"n_epochs": 50, "batch_size": 1})
                          for _ in range(2))
         assert wait_running(client, first.id).status == "running"
-        time.sleep(1)
+        _wait_event(client, first.id, "Step 1/")   # the worker is busy training the first job
         assert client.fine_tuning.jobs.retrieve(second.id).status == "queued"  # waits its turn
         assert client.fine_tuning.jobs.cancel(first.id).status == "cancelled"
         assert wait_running(client, second.id).status == "running"  # the worker moved on
@@ -253,3 +253,32 @@ def test_dpo_job_trains(tmp_path):
         assert done.method.dpo.hyperparameters.n_epochs == 1
         steps = [e for e in client.fine_tuning.jobs.list_events(job.id, limit=50) if e.type == "metrics"]
         assert len(steps) == 2 and all(e.data["train_loss"] is not None for e in steps)
+
+
+def test_each_file_is_validated_once(tmp_path, monkeypatch):
+    """The worker keeps a file's verdict: a second job on the same files does not read them again
+    (a mismatched method is a verdict of its own, kept as well)."""
+    from ftlab import validation
+    from ftlab.sandbox import worker
+    from ftlab.sandbox.store import Store
+    from ftlab.sandbox.types import JobCreate
+
+    store = Store(tmp_path / "data")
+    train, valid = (store.add_bytes(write_jsonl(tmp_path / f"{n}.jsonl", [chat_example(i) for i in range(k)])
+                                    .read_bytes(), f"{n}.jsonl", "fine-tune") for n, k in (("t", 12), ("v", 3)))
+    real, read = validation.validate, []
+    monkeypatch.setattr(validation, "validate", lambda path, **kw: read.append(path.name) or real(path, **kw))
+
+    def job(**method):
+        created = JobCreate(model="gpt-4.1-nano", training_file=train["id"], validation_file=valid["id"],
+                            **method).new_job()
+        store.add_job(created)
+        worker.validate_job(store, created)
+        return store.get_job(created["id"])
+
+    assert [job()["status"] for _ in range(2)] == ["queued", "queued"]
+    assert sorted(read) == sorted([train["id"], valid["id"]])
+    for _ in range(2):
+        dpo = job(method={"type": "dpo"})
+        assert dpo["status"] == "failed" and dpo["error"]["param"] == "training_file"
+    assert len(read) == 2 + 2   # the chat file read once more for the DPO verdict (format, then method)

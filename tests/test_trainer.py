@@ -5,11 +5,15 @@ Training tests are tiny (a handful of examples, a few steps) so the whole suite 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
-import torch
 
-from ftlab.sandbox import models, trainer
+from ftlab.sandbox import cpu, models, training  # noqa: I001  (cpu first: it sets the kernels before torch loads)
+from ftlab.sandbox.training import config as training_config, encoding, lora, losses
+from ftlab.sandbox.training import run as training_run
+
+import torch
 
 SYSTEM = "Rispondi con il codice segreto."
 
@@ -32,16 +36,16 @@ def tokenizer():
 
 @pytest.mark.parametrize("n, epochs", [(10, 10), (20, 5), (33, 3), (34, 3), (110, 3), (9000, 2), (30000, 1)])
 def test_default_epochs_follow_the_reference_rule(n, epochs):
-    assert trainer.default_epochs(n) == epochs
+    assert training_config.default_epochs(n) == epochs
 
 
 def test_resolve_hyperparameters_auto_and_explicit():
-    auto = trainer.resolve_hyperparameters(110, {"n_epochs": "auto"})
+    auto = training.resolve_hyperparameters(110, {"n_epochs": "auto"})
     assert auto == {"n_epochs": 3, "batch_size": 1, "learning_rate_multiplier": 2.0}
-    big = trainer.resolve_hyperparameters(5000, {})
+    big = training.resolve_hyperparameters(5000, {})
     assert big["batch_size"] == 10 and big["n_epochs"] == 3
-    assert trainer.resolve_hyperparameters(300_000, {})["batch_size"] == 256
-    explicit = trainer.resolve_hyperparameters(50, {"n_epochs": 2, "batch_size": 4,
+    assert training.resolve_hyperparameters(300_000, {})["batch_size"] == 256
+    explicit = training.resolve_hyperparameters(50, {"n_epochs": 2, "batch_size": 4,
                                                     "learning_rate_multiplier": 0.5, "beta": "auto"})
     assert explicit == {"n_epochs": 2, "batch_size": 4, "learning_rate_multiplier": 0.5, "beta": 0.1}
 
@@ -49,7 +53,7 @@ def test_resolve_hyperparameters_auto_and_explicit():
 # ------------------------------------------------------------------ masks
 
 def trained_text(tokenizer, messages):
-    ids, mask = trainer.encode_chat(tokenizer, messages)
+    ids, mask = training.encode_chat(tokenizer, messages)
     return tokenizer.decode([t for t, m in zip(ids, mask) if m])
 
 
@@ -72,11 +76,11 @@ def test_weight_zero_assistant_messages_are_not_trained(tokenizer):
 def test_masked_tokens_contribute_no_loss(tokenizer):
     """Only labelled positions reach the loss: the count of token losses equals the mask."""
     model, _ = models.load_base("cpu", progress=False)
-    rows = [trainer.encode_chat(tokenizer, example(1)["messages"]),
-            trainer.encode_chat(tokenizer, example(2, weight=0)["messages"])]
-    ids, attn, labels = trainer._batch(rows, tokenizer.pad_token_id, "cpu")
+    rows = [training.encode_chat(tokenizer, example(1)["messages"]),
+            training.encode_chat(tokenizer, example(2, weight=0)["messages"])]
+    ids, attn, labels = encoding.pad_batch(rows, tokenizer.pad_token_id, "cpu")
     with torch.inference_mode():
-        logprobs, row_of, _ = trainer._token_logprobs(model, ids, attn, labels)
+        logprobs, row_of, _ = losses.token_logprobs(model, ids, attn, labels)
     assert logprobs.numel() == sum(rows[0][1][1:]) > 0
     assert set(row_of.tolist()) == {0}          # the weight-0 example adds nothing
 
@@ -84,10 +88,10 @@ def test_masked_tokens_contribute_no_loss(tokenizer):
 def test_frozen_prefix_gives_the_full_forward_hidden_states(tokenizer):
     """Kept lower-layer states + upper layers == the whole decoder, also in a padded micro-batch."""
     model, _ = models.load_base("cpu", progress=False)
-    rows = [trainer.encode_chat(tokenizer, example(i)["messages"]) for i in (1, 22)]
+    rows = [training.encode_chat(tokenizer, example(i)["messages"]) for i in (1, 22)]
     rows[1] = (rows[1][0] * 2, rows[1][1] * 2)   # a longer row: the first one gets padded
-    ids, attn, labels = trainer._batch(rows, tokenizer.pad_token_id, "cpu")
-    prefix = trainer._FrozenPrefix(model, trainer._first_lora_layer(model))
+    ids, attn, labels = encoding.pad_batch(rows, tokenizer.pad_token_id, "cpu")
+    prefix = lora.FrozenPrefix(model, lora.first_lora_layer(model))
     assert 0 < prefix.split < model.config.num_hidden_layers and prefix.check(rows[0][0])
     with torch.no_grad():
         full = model.get_decoder()(input_ids=ids, attention_mask=attn).last_hidden_state
@@ -95,7 +99,7 @@ def test_frozen_prefix_gives_the_full_forward_hidden_states(tokenizer):
         assert len(prefix._kept) == 2 and prefix.hidden(rows, attn).equal(split)   # kept, not redone
     real = attn.bool()
     assert torch.allclose(full[real], split[real], atol=1e-4)
-    assert not trainer._FrozenPrefix(model, 0).check(rows[0][0])   # nothing frozen: no split
+    assert not lora.FrozenPrefix(model, 0).check(rows[0][0])   # nothing frozen: no split
 
 
 # ------------------------------------------------------------------ real (tiny) trainings
@@ -103,9 +107,9 @@ def test_frozen_prefix_gives_the_full_forward_hidden_states(tokenizer):
 def run(tmp_path, examples, valid=None, *, epochs=1, batch=1, lr=2.0, seed=3, stop=None, resume=None,
         name="run", method="supervised"):
     steps, checkpoints = [], []
-    config = trainer.TrainConfig(n_epochs=epochs, batch_size=batch, learning_rate_multiplier=lr, seed=seed,
+    config = training.TrainConfig(n_epochs=epochs, batch_size=batch, learning_rate_multiplier=lr, seed=seed,
                                  method=method)
-    result = trainer.train(examples, valid, config, tmp_path / name, on_step=steps.append,
+    result = training.train(examples, valid, config, tmp_path / name, on_step=steps.append,
                            on_checkpoint=lambda *a: checkpoints.append(a), should_stop=stop or (lambda: None),
                            resume_from=resume)
     return result, steps, checkpoints
@@ -132,7 +136,7 @@ def test_training_lowers_the_loss_and_writes_checkpoints(trained):
         assert (adapter_dir / "adapter_model.safetensors").exists()
         assert json.loads((adapter_dir / "metrics.json").read_text())["step"] == step == metrics["step"]
     assert (result.final_adapter / "adapter_config.json").exists()
-    assert result.trained_tokens == 3 * sum(trainer.billable_tokens(e, "supervised") for e in examples)
+    assert result.trained_tokens == 3 * sum(training.billable_tokens(e, "supervised") for e in examples)
 
 
 @pytest.mark.training
@@ -160,15 +164,15 @@ def test_same_seed_same_losses_and_exact_resume(tmp_path):
     def stop_after_two():
         return "pause" if len(steps_d) >= 2 else None
 
-    config = trainer.TrainConfig(n_epochs=1, batch_size=1, learning_rate_multiplier=2.0, seed=3)
-    result = trainer.train(examples, None, config, tmp_path / "d", on_step=steps_d.append,
+    config = training.TrainConfig(n_epochs=1, batch_size=1, learning_rate_multiplier=2.0, seed=3)
+    result = training.train(examples, None, config, tmp_path / "d", on_step=steps_d.append,
                            should_stop=stop_after_two)
     assert result.stopped == "pause" and result.steps == 2 and result.final_adapter is None
     assert (tmp_path / "d" / "pause" / "state.pt").exists()
     resumed, rest, _ = run(tmp_path, examples, name="d", resume=tmp_path / "d" / "pause")
     assert [s["step"] for s in rest] == [3, 4]
     assert [s["train_loss"] for s in steps_d + rest] == [s["train_loss"] for s in reference]
-    assert resumed.trained_tokens == sum(trainer.billable_tokens(e, "supervised") for e in examples)
+    assert resumed.trained_tokens == sum(training.billable_tokens(e, "supervised") for e in examples)
 
 
 def test_cancel_while_preparing_ends_before_any_step(tmp_path):
@@ -206,17 +210,17 @@ def test_dpo_trains_the_preferred_answer_up(tmp_path):
 
 
 def test_unknown_method_is_a_clear_error(tmp_path):
-    config = trainer.TrainConfig(n_epochs=1, batch_size=1, learning_rate_multiplier=1.0, seed=1,
+    config = training.TrainConfig(n_epochs=1, batch_size=1, learning_rate_multiplier=1.0, seed=1,
                                  method="reinforcement")
-    with pytest.raises(trainer.TrainingError, match="reinforcement"):
-        trainer.train([example(1)], None, config, tmp_path)
+    with pytest.raises(training.TrainingError, match="reinforcement"):
+        training.train([example(1)], None, config, tmp_path)
 
 
 @pytest.mark.training
 def test_losses_do_not_depend_on_the_thread_count(tmp_path, monkeypatch):
     """The sandbox switches between 1 and 2 threads with the machine's load; the same seed must
-    still give the same losses (MKL's strict mode, set by ``import ftlab``)."""
-    monkeypatch.setattr(models, "tune_threads", lambda: None)
+    still give the same losses (MKL's strict mode, set by ``cpu.configure``)."""
+    monkeypatch.setattr(cpu, "share_threads", lambda *args, **kwargs: None)
     before, losses = torch.get_num_threads(), []
     try:
         for threads in (1, 2):
@@ -230,16 +234,27 @@ def test_losses_do_not_depend_on_the_thread_count(tmp_path, monkeypatch):
 
 # ------------------------------------------------------------------ bfloat16 matmuls for frozen weights
 
-def test_fast_dtype_is_bfloat16_or_float32_and_can_be_turned_off(monkeypatch):
-    assert trainer.fast_dtype(torch.device("cpu")) in (None, torch.bfloat16)
+@pytest.mark.parametrize("flags, dtype", [({"avx512f", "avx512_bf16"}, torch.bfloat16),
+                                          ({"avx512f", "amx_bf16", "amx_tile"}, torch.bfloat16),
+                                          ({"avx2", "avx512f"}, None), (set(), None)])
+def test_fast_dtype_follows_the_cpu_flags_and_can_be_turned_off(monkeypatch, flags, dtype):
+    monkeypatch.setattr(cpu, "cpu_flags", lambda: flags)
+    assert lora.fast_dtype(torch.device("cpu")) is dtype
     monkeypatch.setenv("FTLAB_TRAIN_DTYPE", "float32")
-    assert trainer.fast_dtype(torch.device("cpu")) is None
+    assert lora.fast_dtype(torch.device("cpu")) is None
+
+
+def test_cpu_flags_are_read_from_the_machine():
+    flags = cpu.cpu_flags()
+    assert isinstance(flags, set)
+    if Path("/proc/cpuinfo").exists():
+        assert "fpu" in flags or "neon" in flags or "asimd" in flags
 
 
 def test_frozen_linear_keeps_float32_in_and_out_and_passes_gradients():
     torch.manual_seed(0)
     linear = torch.nn.Linear(64, 32).requires_grad_(False)
-    frozen = trainer._FrozenLinear(linear, torch.bfloat16)
+    frozen = lora.FrozenLinear(linear, torch.bfloat16)
     x = torch.randn(5, 64, requires_grad=True)
     out = frozen(x)
     assert out.dtype == torch.float32 and frozen.weight.dtype == torch.bfloat16
@@ -257,7 +272,7 @@ def test_bfloat16_training_tracks_float32(tmp_path, monkeypatch):
     examples = [example(i) for i in range(4)]
     losses = {}
     for dtype in (torch.bfloat16, None):
-        monkeypatch.setattr(trainer, "fast_dtype", lambda device, dtype=dtype: dtype)
+        monkeypatch.setattr(training_run, "fast_dtype", lambda device, dtype=dtype: dtype)
         _, steps, _ = run(tmp_path, examples, [example(10)], name=str(dtype))
         losses[dtype] = [s["train_loss"] for s in steps] + [steps[-1]["full_valid_loss"]]
     assert losses[torch.bfloat16] != losses[None]
@@ -265,12 +280,12 @@ def test_bfloat16_training_tracks_float32(tmp_path, monkeypatch):
 
 
 def test_bfloat16_run_freezes_every_decoder_linear(tmp_path, monkeypatch):
-    monkeypatch.setattr(trainer, "fast_dtype", lambda device: torch.bfloat16)
-    config = trainer.TrainConfig(n_epochs=1, batch_size=1, learning_rate_multiplier=1.0, seed=1)
-    state = trainer._Run([example(1)], None, config, tmp_path, None)
+    monkeypatch.setattr(training_run, "fast_dtype", lambda device: torch.bfloat16)
+    config = training.TrainConfig(n_epochs=1, batch_size=1, learning_rate_multiplier=1.0, seed=1)
+    state = training_run.Run([example(1)], None, config, tmp_path, None)
     layers = state.model.get_base_model().get_decoder().layers
     frozen_float32 = [m for m in layers.modules() if type(m) is torch.nn.Linear and not m.weight.requires_grad]
     assert frozen_float32 == []
-    assert sum(isinstance(m, trainer._FrozenLinear) for m in layers.modules()) == 7 * len(layers)
+    assert sum(isinstance(m, lora.FrozenLinear) for m in layers.modules()) == 7 * len(layers)
     assert state.head.dtype == torch.bfloat16 and state.prefix.ok
     assert all(p.dtype == torch.float32 for p in state.model.parameters() if p.requires_grad)

@@ -3,8 +3,7 @@
 Why: on a CPU, one decoding step of the 135M stand-in is bound by reading its weights from
 memory (about 0.5 GB a step in float32), not by arithmetic, so 8 rows cost little more than 1
 (measured here: 16 rows ≈ 70-130 tokens/s in all). A step uses the cores other processes leave
-free (``cpushare``). A single row's step has its own shortcuts: its products split in two, one
-per core (``lonerow``), and when greedy, the float16 output layer with float32 refinement
+free (``cpu``). A single greedy row's step reads a float16 output layer with float32 refinement
 (``greedyhead``: same argmax). One scheduler thread owns the model:
 
 * a new request is prefilled on its own, then joins the running batch at the next step, its KV
@@ -25,10 +24,10 @@ from collections import deque
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 
+from ftlab.sandbox import cpu  # noqa: I001  (first: it sets the kernels before torch loads)
+
 import torch
 import torch.nn.functional as F
-
-from ftlab.sandbox import cpushare
 
 MAX_ROWS = 16   # rows decoded together: past ~16, a step on 2 cores is no longer nearly free
 
@@ -92,7 +91,7 @@ class Batcher:
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._closing = False
-        self._others = cpushare.OtherProcesses()
+        self._others = cpu.OtherProcesses()
         self._reset()
 
     def _reset(self) -> None:
@@ -179,7 +178,7 @@ class Batcher:
             self._weights.__enter__()
         ids = torch.tensor([request.prompt] * request.n, device=self.engine.device)
         cache = DynamicCache()
-        cpushare.share_threads(self._others)
+        cpu.share_threads(self._others)
         logits = self.engine.prefill(ids, cache)
         first = sample(logits.cpu(), request.temperature, request.top_p, request.gen).tolist()
         request.events.put(list(enumerate(first)))
@@ -213,7 +212,7 @@ class Batcher:
         ids = torch.tensor([[r.last] for r in self.rows], device=device)
         positions = torch.tensor([[r.position] for r in self.rows], device=device)
         self.mask = F.pad(self.mask, (0, 1), value=1)
-        cpushare.share_threads(self._others, most=2 if len(self.rows) == 1 else None)   # see lonerow
+        cpu.share_threads(self._others)
         greedy = all(r.request.temperature <= 0 for r in self.rows)
         logits = self.engine.decode_step(ids, self.mask, positions, self.cache, greedy).cpu()
         by_request: dict[Request, list[int]] = {}

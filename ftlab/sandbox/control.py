@@ -142,10 +142,11 @@ def stop(path=None, *, timeout: float = 60.0) -> bool:
 
 def serve(path=None, host: str = "127.0.0.1", port: int = 0, *, quiet: bool = False) -> int:
     """Run the server in the foreground until Ctrl-C / SIGTERM."""
+    from . import cpu, settings
+    cpu.configure()   # this process, and the worker it starts, before torch loads
     import uvicorn
 
     from .app import create_app
-    from .schemas import MAX_FILE_BYTES
 
     d = data_dir(path)
     lock = open(d / "server.lock", "w")
@@ -159,10 +160,8 @@ def serve(path=None, host: str = "127.0.0.1", port: int = 0, *, quiet: bool = Fa
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     port = sock.getsockname()[1]
-    max_bytes = int(os.environ.get("FTLAB_MAX_FILE_BYTES") or MAX_FILE_BYTES)
-    # FTLAB_SANDBOX_WORKER=0 serves the API alone (jobs stay in validating_files): for API tests.
-    run_worker = os.environ.get("FTLAB_SANDBOX_WORKER", "1") != "0"
-    app = create_app(d, token(d), max_file_bytes=max_bytes, run_worker=run_worker)
+    config = settings.current()
+    app = create_app(d, token(d), max_file_bytes=config.max_file_bytes, run_worker=config.run_worker)
     info = {"pid": os.getpid(), "host": host, "port": port, "base_url": f"http://{host}:{port}/v1"}
     (d / INFO).write_text(json.dumps(info))
     if not quiet:

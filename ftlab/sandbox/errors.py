@@ -1,7 +1,8 @@
 """OpenAI's error envelope: ``{"error": {"message", "type", "param", "code"}}`` with its status codes.
 
-Routes raise :class:`APIError`; the handlers installed by :func:`install` turn it (and FastAPI's
-own validation and routing errors) into the JSON the ``openai`` SDK maps to its error classes.
+Routes raise :class:`APIError`; the handlers installed by :func:`install` turn it, FastAPI's
+routing errors and the request models' validation errors (``types``: the first error, with its
+field's path as ``param``) into the JSON the ``openai`` SDK maps to its error classes.
 """
 from __future__ import annotations
 
@@ -42,29 +43,56 @@ def not_found(message: str, param: str | None = None, code: str | None = None) -
     return APIError(404, message, param=param, code=code)
 
 
-def unauthorized() -> JSONResponse:
+def unauthorized() -> APIError:
     # Never echo the key that was sent, not even a fragment.
-    return response(APIError(401, "Incorrect API key provided. The sandbox token is in the "
-                                  "data dir's 'token' file; ftlab.connect() passes it for you.",
-                             code="invalid_api_key"))
+    return APIError(401, "Incorrect API key provided. The sandbox token is in the "
+                         "data dir's 'token' file; ftlab.connect() passes it for you.", code="invalid_api_key")
 
 
-def _param_of(loc) -> str | None:
-    # ("body", "hyperparameters", "n_epochs") -> "hyperparameters.n_epochs"
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "form")]
-    return ".".join(parts) or None
+def too_large(max_bytes: int) -> APIError:
+    return APIError(413, f"File is too large: the limit is {max_bytes // 2**20} MB.", param="file",
+                    code="file_too_large")
+
+
+# codes the request models raise themselves (``types.invalid``), with OpenAI's message
+_OWN_CODES = {"missing_required_parameter", "invalid_value", "invalid_type", "unknown_parameter",
+              "model_not_available"}
+
+
+def _param_of(err: dict) -> str | None:
+    """The field's path as OpenAI writes it: ("body", "messages", 0, "role") -> "messages[0].role"."""
+    ctx = err.get("ctx") or {}
+    if ctx.get("param"):
+        return ctx["param"]
+    path = ""
+    for part in [*err.get("loc", ()), *([ctx["field"]] if ctx.get("field") else [])]:
+        if part in ("body", "query", "path", "form"):
+            continue
+        path += f"[{part}]" if isinstance(part, int) else f".{part}" if path else str(part)
+    return path or None
+
+
+def validation_error(err: dict) -> APIError:
+    """One pydantic/FastAPI validation error as OpenAI's 400."""
+    param, kind = _param_of(err), err.get("type", "")
+    if kind in _OWN_CODES:
+        return bad_request(err.get("msg", "").replace("{param}", param or ""), param, kind)
+    if param is None:   # the body as a whole
+        if kind in ("json_invalid", "missing"):
+            return bad_request("The request body is not valid JSON.", None, "invalid_json")
+        return bad_request("The request body must be a JSON object.", None, "invalid_value")
+    if kind == "missing":
+        return bad_request(f"Missing required parameter: '{param}'.", param, "missing_required_parameter")
+    if kind == "extra_forbidden":
+        return bad_request(f"Unknown parameter: '{param}'.", param, "unknown_parameter")
+    if kind.endswith(("_type", "_parsing")):
+        return bad_request(f"Invalid type for '{param}': {err.get('msg', 'invalid type')}.", param, "invalid_type")
+    return bad_request(f"Invalid value for '{param}': {err.get('msg', 'invalid value')}.", param, "invalid_value")
 
 
 async def _validation_handler(request: Request, exc: RequestValidationError):
-    err = exc.errors()[0] if exc.errors() else {}
-    param = _param_of(err.get("loc", ()))
-    if err.get("type") == "missing":
-        message = f"Missing required parameter: '{param}'."
-        code = "missing_required_parameter"
-    else:
-        message = f"Invalid value for '{param}': {err.get('msg', 'invalid value')}."
-        code = "invalid_value"
-    return response(APIError(400, message, param=param, code=code))
+    errors = exc.errors()
+    return response(validation_error(errors[0] if errors else {}))
 
 
 async def _http_handler(request: Request, exc: StarletteHTTPException):

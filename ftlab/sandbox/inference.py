@@ -11,6 +11,7 @@ OpenAI parameter maps onto a few readable lines:
 from __future__ import annotations
 
 import os
+import queue
 import threading
 from collections import OrderedDict
 from contextlib import nullcontext
@@ -18,9 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, NamedTuple
 
+from ftlab.sandbox import cpu  # noqa: I001  (first: it sets the kernels before torch loads)
+
 import torch
 
-from ftlab.sandbox import lonerow, models
+from ftlab.sandbox import models
 from ftlab.sandbox.batching import Batcher, Request
 from ftlab.sandbox.greedyhead import GreedyHead
 
@@ -64,10 +67,25 @@ def _first_stop(text: str, stop: list[str]) -> int:
     return min(hits) if hits else -1
 
 
+class LazyEngine:
+    """The server's one engine, loaded on first use (one model in memory for every request)."""
+
+    def __init__(self):
+        self._engine: Engine | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> "Engine":
+        with self._lock:
+            if self._engine is None:
+                self._engine = Engine()
+        return self._engine
+
+
 class Engine:
     """Holds the base model and its adapters; ``chat`` and ``stream`` answer chat requests."""
 
     def __init__(self, base_dir=None, device: str | None = None):
+        cpu.configure()
         if base_dir is None:
             self.model, self.tokenizer = models.load_base(device)
         else:
@@ -76,8 +94,6 @@ class Engine:
             self.model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
             self.model.to(device or models.default_device()).eval()
         self.device = next(self.model.parameters()).device
-        if self.device.type == "cpu":   # a lone row's step reads the weights faster (see lonerow)
-            lonerow.input_major(self.model)
         self.eos_ids = {i for i in (self.tokenizer.eos_token_id, self.model.generation_config.eos_token_id)
                         if isinstance(i, int)}
         self.context = getattr(self.model.config, "max_position_embeddings", 8192)
@@ -235,4 +251,28 @@ class Engine:
                     return StreamResult(text, reason, count, prompt_tokens)
             return StreamResult("", "length", 0, prompt_tokens)
 
+        return Stream(deltas())
+
+    def stream_detached(self, messages: list[dict], **settings) -> Stream:
+        """``stream``, generated to its end in a thread of its own whatever the reader does: a
+        client that stops reading can then never keep the engine (and every later request) waiting."""
+        out: queue.Queue = queue.Queue()
+
+        def produce():
+            try:
+                stream = self.stream(messages, **settings)
+                for delta in stream:
+                    out.put(delta)
+                out.put(stream.result)
+            except Exception as exc:   # re-raised to the reader
+                out.put(exc)
+
+        def deltas():
+            while isinstance(item := out.get(), str):
+                yield item
+            if isinstance(item, Exception):
+                raise item
+            return item
+
+        threading.Thread(target=produce, daemon=True, name="ftlab-stream").start()
         return Stream(deltas())

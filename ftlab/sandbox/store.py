@@ -36,6 +36,8 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, job_id TEXT NOT NULL,
     created_at INTEGER NOT NULL, step INTEGER NOT NULL, epoch INTEGER NOT NULL,
     model TEXT UNIQUE NOT NULL, metrics TEXT NOT NULL, adapter_dir TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS file_checks (
+    file_id TEXT NOT NULL, key TEXT NOT NULL, result TEXT NOT NULL, PRIMARY KEY (file_id, key));
 CREATE TABLE IF NOT EXISTS models (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, created INTEGER NOT NULL,
     owned_by TEXT NOT NULL, job_id TEXT, adapter_dir TEXT NOT NULL);
@@ -156,8 +158,21 @@ class Store:
         rows, more = self._page("files", where, args, after=after, limit=limit, desc=order == "desc")
         return [_file(r) for r in rows], more
 
+    def file_check(self, file_id: str, key: str) -> dict | None:
+        """A validation verdict kept for the file under ``key`` (the worker's), or None."""
+        with self._conn() as conn:
+            row = conn.execute("SELECT result FROM file_checks WHERE file_id = ? AND key = ?",
+                               (file_id, key)).fetchone()
+        return json.loads(row["result"]) if row else None
+
+    def set_file_check(self, file_id: str, key: str, result: dict) -> None:
+        with self.tx() as conn:
+            conn.execute("INSERT OR REPLACE INTO file_checks (file_id, key, result) VALUES (?, ?, ?)",
+                         (file_id, key, json.dumps(result)))
+
     def delete_file(self, file_id: str) -> bool:
         with self.tx() as conn:
+            conn.execute("DELETE FROM file_checks WHERE file_id = ?", (file_id,))
             gone = conn.execute("DELETE FROM files WHERE id = ?", (file_id,)).rowcount
         self.file_path(file_id).unlink(missing_ok=True)
         return bool(gone)

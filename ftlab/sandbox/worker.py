@@ -22,8 +22,10 @@ import time
 import traceback
 from pathlib import Path
 
-from . import schemas
-from .store import Store
+from ftlab.openai_spec import checkpoint_model_name, ft_model_name
+
+from . import catalog
+from .store import Store, new_id
 
 log = logging.getLogger("ftlab.sandbox.worker")
 LOCK_BUSY = 3  # exit code: another worker already serves this data dir
@@ -60,12 +62,25 @@ def validate_job(store: Store, job: dict) -> None:
         if not path.exists():
             return fail(store, job["id"], {"code": "invalid_training_file", "param": param,
                                            "message": f"File {file_id} was deleted before it could be validated."})
-        error = file_error(validate, path, job["model"], method)
+        error = checked_file_error(store, file_id, job["model"], method,
+                                   lambda: file_error(validate, path, job["model"], method))
         # OpenAI's 10-example minimum applies to the training file only.
         if error and not (param == "validation_file" and error.get("code") == "invalid_n_examples"):
             return fail(store, job["id"], {**error, "param": param})
     if store.update_job(job["id"], expect=("validating_files",), status="queued"):
         store.add_event(job["id"], "Files validated, moving job to queued state")
+
+
+def checked_file_error(store: Store, file_id: str, model: str, method: str, check) -> dict | None:
+    """A file's job error, validated once: the verdict is kept per file, model and method (files
+    never change), so a second job on the same file, or a restarted worker, does not read it again."""
+    key = f"{model}/{method}"
+    kept = store.file_check(file_id, key)
+    if kept is not None:
+        return kept["error"]
+    error = check()
+    store.set_file_check(file_id, key, {"error": error})
+    return error
 
 
 def file_error(validate, path: Path, model: str, method: str) -> dict | None:
@@ -139,7 +154,7 @@ class JobRun:
             self.store.update_job(self.job_id, expect=("running",), estimated_finish=finish)
 
     def on_checkpoint(self, step: int, epoch: int, adapter_dir, metrics: dict) -> None:
-        name = f"{self.model_name}:ckpt-step-{step}"
+        name = checkpoint_model_name(self.model_name, step)
         metrics = {"step": step, **{k: metrics.get(k) for k in (
             "train_loss", "train_mean_token_accuracy", "valid_loss", "valid_mean_token_accuracy",
             "full_valid_loss", "full_valid_mean_token_accuracy")}}
@@ -159,7 +174,7 @@ class JobRun:
 
 
 def run_job(store: Store, job: dict, stopping: Stopping) -> None:
-    from . import models, trainer
+    from . import models, training
 
     job_id = job["id"]
     state = store.job_state(job_id)
@@ -167,8 +182,8 @@ def run_job(store: Store, job: dict, stopping: Stopping) -> None:
     requested = job["method"][kind]["hyperparameters"]
     train = read_examples(store.file_path(job["training_file"]))
     valid = read_examples(store.file_path(job["validation_file"])) if job["validation_file"] else []
-    hp = trainer.resolve_hyperparameters(len(train), requested)
-    model_name = state.get("model_name") or schemas.ft_model_name(job)
+    hp = training.resolve_hyperparameters(len(train), requested)
+    model_name = state.get("model_name") or ft_model_name(job["model"], catalog.ORG, job.get("suffix"), new_id("", 8))
     resume_from = state.get("resume_from")
     method = {"type": kind, kind: {"hyperparameters": {**requested, **hp}}}
     if not store.update_job(job_id, expect=("queued",), status="running", method=method,
@@ -178,11 +193,11 @@ def run_job(store: Store, job: dict, stopping: Stopping) -> None:
     store.add_event(job_id, "Fine-tuning job started" if not resume_from
                     else f"Fine-tuning job resumed from step {state.get('resume_step', '?')}")
     models.base_model_dir(progress=False)  # fetches the stand-in on first use (ModelUnavailable)
-    config = trainer.TrainConfig(n_epochs=hp["n_epochs"], batch_size=hp["batch_size"],
+    config = training.TrainConfig(n_epochs=hp["n_epochs"], batch_size=hp["batch_size"],
                                  learning_rate_multiplier=hp["learning_rate_multiplier"], seed=job["seed"],
-                                 method=kind, **({"beta": hp["beta"]} if kind == "dpo" and "beta" in hp else {}))
+                                  method=kind, **({"beta": hp["beta"]} if kind == "dpo" and "beta" in hp else {}))
     run = JobRun(store, job, model_name, stopping)
-    result = trainer.train(train, valid, config, store.work / job_id, on_step=run.on_step,
+    result = training.train(train, valid, config, store.work / job_id, on_step=run.on_step,
                            on_checkpoint=run.on_checkpoint, should_stop=run.should_stop,
                            resume_from=Path(resume_from) if resume_from else None)
     if result.stopped == "cancel":
@@ -194,7 +209,7 @@ def run_job(store: Store, job: dict, stopping: Stopping) -> None:
 
 def paused(store: Store, job_id: str, result, shutdown: bool) -> None:
     """Remember where to resume; on a shutdown put the job back in the queue for the next start."""
-    resume = store.work / job_id / "pause"  # where trainer.train saves a paused run
+    resume = store.work / job_id / "pause"  # where training.train saves a paused run
     state = {"resume_from": str(resume), "resume_step": result.steps}
     if shutdown:
         if store.update_job(job_id, expect=("running",), status="queued", estimated_finish=None, state=state):
@@ -207,7 +222,7 @@ def paused(store: Store, job_id: str, result, shutdown: bool) -> None:
 
 def finish(store: Store, job_id: str, model_name: str, result) -> None:
     store.add_model(model_name, job_id=job_id, adapter_src=Path(result.final_adapter),
-                    owned_by=schemas.ORGANIZATION_ID)
+                    owned_by=catalog.ORGANIZATION_ID)
     results = store.add_bytes(results_csv(store, job_id), "step_metrics.csv", "fine-tune-results")
     done = store.update_job(job_id, expect=("running", "paused"), status="succeeded",
                             fine_tuned_model=model_name, finished_at=int(time.time()), estimated_finish=None,
@@ -261,6 +276,8 @@ def guarded(store: Store, job: dict, fn) -> None:
 
 
 def main(data_dir: str) -> int:
+    from . import cpu
+    cpu.configure()   # before training imports torch
     store = Store(data_dir)
     lock = open(store.dir / "worker.lock", "w")
     try:

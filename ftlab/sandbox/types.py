@@ -1,0 +1,382 @@
+"""Pydantic models of the sandbox's requests and responses, in OpenAI's shapes.
+
+Each field is checked by a small validator that raises :func:`invalid` with OpenAI's error code
+and message; ``{param}`` in a message becomes the field's path ("hyperparameters.n_epochs",
+"messages[0].role"), filled in by the one handler in ``errors``. The ranges and limits are
+OpenAI's, from ``ftlab.openai_spec``. The SDK's own types (``openai.types``) are what the
+responses are tested against.
+"""
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic_core import PydanticCustomError
+
+from ftlab.openai_spec import (CHAT_ROLES, HYPERPARAMETER_RANGES, METADATA_KEY_MAX_LENGTH,
+                               METADATA_MAX_PAIRS, METADATA_VALUE_MAX_LENGTH, SEED_MAX,
+                               SUFFIX_MAX_LENGTH, UPLOAD_PURPOSES, seed_ok, suffix_ok)
+
+from . import catalog
+from .store import new_id
+
+FINGERPRINT = "fp_ftlab_sandbox"
+MAX_STOP = 4        # stop strings per chat request
+MAX_CHOICES = 8     # the sandbox's cap on ``n`` (each choice is a row of the batch)
+
+
+def invalid(code: str, message: str, param: str | None = None) -> PydanticCustomError:
+    """A validation error with OpenAI's ``code``; ``param`` only where the field's path is not it."""
+    return PydanticCustomError(code, message, {"param": param} if param else None)
+
+
+def _required(value):
+    if value is None or value == "":
+        raise invalid("missing_required_parameter", "Missing required parameter: '{param}'.")
+    return value
+
+
+Required = Annotated[Any, BeforeValidator(_required)]
+
+
+# -- fine-tuning jobs ------------------------------------------------------------------------------
+def _auto_or_number(name: str):
+    """A hyperparameter: "auto" (or absent) or a number in OpenAI's range for ``name``."""
+    rule = HYPERPARAMETER_RANGES[name]
+
+    def check(value):
+        if value is None or value == "auto":
+            return "auto"
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise invalid("invalid_type", "Invalid type for '{param}': expected 'auto' or a number.")
+        if rule.kind is int and value != int(value):
+            raise invalid("invalid_value", "Invalid value for '{param}': expected an integer.")
+        if not rule.contains(value):
+            limits = f"between {rule.low} and {rule.high}" if rule.kind is int else "greater than 0"
+            raise invalid("invalid_value", f"Invalid value for '{{param}}': must be {limits}, got {value}.")
+        return rule.kind(value)
+    return Annotated[Any, BeforeValidator(check)]
+
+
+class _Object(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _an_object(cls, value):
+        if value is not None and not isinstance(value, dict):
+            raise invalid("invalid_type", "Invalid type for '{param}': expected an object.")
+        return value
+
+
+class SupervisedHyperparameters(_Object):
+    batch_size: _auto_or_number("batch_size") = "auto"
+    learning_rate_multiplier: _auto_or_number("learning_rate_multiplier") = "auto"
+    n_epochs: _auto_or_number("n_epochs") = "auto"
+
+
+class DpoHyperparameters(SupervisedHyperparameters):
+    beta: _auto_or_number("beta") = "auto"
+
+
+class _Supervised(BaseModel):
+    hyperparameters: SupervisedHyperparameters | None = None
+
+
+class _Dpo(BaseModel):
+    hyperparameters: DpoHyperparameters | None = None
+
+
+def _method_type(value):
+    if not isinstance(value, dict) or value.get("type") not in ("supervised", "dpo", "reinforcement"):
+        raise invalid("invalid_value", "Invalid value for 'method.type': expected 'supervised', 'dpo' or "
+                      "'reinforcement'.", "method.type")
+    if value["type"] == "reinforcement":
+        raise invalid("invalid_value", "Reinforcement fine-tuning is only available for reasoning models; the "
+                      "sandbox trains supervised and dpo jobs.", "method.type")
+    return value
+
+
+class Method(BaseModel):
+    type: str
+    supervised: _Supervised | None = None
+    dpo: _Dpo | None = None
+
+    def requested(self) -> dict | None:
+        inner = getattr(self, self.type)
+        return inner.hyperparameters.model_dump(exclude_unset=True) \
+            if inner and inner.hyperparameters else None
+
+
+def _metadata(value):
+    if value is None:
+        return None
+    if not isinstance(value, dict) or len(value) > METADATA_MAX_PAIRS:
+        raise invalid("invalid_value", f"Invalid 'metadata': expected an object with at most "
+                      f"{METADATA_MAX_PAIRS} pairs.")
+    for k, v in value.items():
+        if len(k) > METADATA_KEY_MAX_LENGTH or not isinstance(v, str) or len(v) > METADATA_VALUE_MAX_LENGTH:
+            raise invalid("invalid_value", f"Invalid 'metadata': keys up to {METADATA_KEY_MAX_LENGTH} "
+                          f"characters, string values up to {METADATA_VALUE_MAX_LENGTH}.")
+    return value
+
+
+def _model(value):
+    snapshot = catalog.base_of(str(_required(value)))
+    if snapshot is None:
+        raise invalid("model_not_available", f"Model {value} is not available for fine-tuning or does not exist.")
+    return snapshot
+
+
+def _suffix(value):
+    if value is not None and not suffix_ok(value):
+        raise invalid("invalid_value", f"Invalid 'suffix': expected a string of 1 to {SUFFIX_MAX_LENGTH} characters.")
+    return value
+
+
+def _seed(value):
+    if value is not None and not seed_ok(value):
+        raise invalid("invalid_value", f"Invalid 'seed': expected an integer between 0 and {SEED_MAX}.")
+    return value
+
+
+def _integrations(value):
+    value = value or []
+    if not isinstance(value, list) or any(not isinstance(i, dict) or i.get("type") != "wandb" for i in value):
+        raise invalid("invalid_value", "Invalid 'integrations': only {'type': 'wandb', ...} is supported.")
+    return value
+
+
+class JobCreate(BaseModel):
+    """``POST /v1/fine_tuning/jobs`` (OpenAI's CreateFineTuningJobRequest; unknown keys ignored)."""
+    model: Annotated[str, BeforeValidator(_model)]
+    training_file: Annotated[str, BeforeValidator(lambda v: str(_required(v)))]
+    validation_file: Annotated[str | None, BeforeValidator(lambda v: str(v) if v else None)] = None
+    suffix: Annotated[Any, BeforeValidator(_suffix)] = None
+    seed: Annotated[Any, BeforeValidator(_seed)] = None
+    integrations: Annotated[Any, BeforeValidator(_integrations)] = Field(default_factory=list)
+    method: Annotated[Method | None, BeforeValidator(lambda v: None if v is None else _method_type(v))] = None
+    hyperparameters: DpoHyperparameters | None = None   # deprecated; beta only with method "dpo"
+    metadata: Annotated[Any, BeforeValidator(_metadata)] = None
+    _method: dict = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _normalize(self):
+        self._method = self.normalized_method()
+        return self
+
+    def normalized_method(self) -> dict:
+        """``method`` in OpenAI's shape, every hyperparameter given ("auto" where unset)."""
+        kind = self.method.type if self.method else "supervised"
+        requested = self.method.requested() if self.method else None
+        legacy = self.hyperparameters.model_dump(exclude_unset=True) if self.hyperparameters else None
+        if legacy and requested:
+            raise invalid("invalid_value", "Specify hyperparameters in 'method', not both in 'method' and "
+                          "'hyperparameters'.", "hyperparameters")
+        if legacy and kind != "dpo" and "beta" in legacy:
+            raise invalid("unknown_parameter", "Unknown parameter: 'hyperparameters.beta'.", "hyperparameters.beta")
+        model = DpoHyperparameters if kind == "dpo" else SupervisedHyperparameters
+        return {"type": kind, kind: {"hyperparameters": model(**(legacy or requested or {})).model_dump()}}
+
+    def new_job(self) -> dict:
+        """The job object this request creates (status ``validating_files``)."""
+        method = self._method
+        return {
+            "id": new_id("ftjob-"), "object": "fine_tuning.job", "created_at": int(time.time()),
+            "finished_at": None, "model": self.model, "fine_tuned_model": None,
+            "organization_id": catalog.ORGANIZATION_ID, "status": "validating_files",
+            "hyperparameters": {k: v for k, v in method[method["type"]]["hyperparameters"].items() if k != "beta"},
+            "training_file": self.training_file, "validation_file": self.validation_file,
+            "result_files": [], "trained_tokens": None, "error": None,
+            "seed": secrets.randbelow(SEED_MAX) if self.seed is None else self.seed,
+            "estimated_finish": None, "method": method, "metadata": self.metadata,
+            "integrations": self.integrations or None, "suffix": self.suffix,
+        }
+
+
+def public_job(job: dict) -> dict:
+    """The job as clients see it (private keys like ``suffix`` removed)."""
+    return {k: v for k, v in job.items() if k != "suffix"}
+
+
+def _purpose(value):
+    if value not in UPLOAD_PURPOSES:
+        raise invalid("invalid_value", f"Invalid value for 'purpose': '{value}'. Supported: "
+                      f"{', '.join(UPLOAD_PURPOSES)}.")
+    return value
+
+
+Purpose = Annotated[str, BeforeValidator(_purpose)]
+
+
+# -- chat completions ------------------------------------------------------------------------------
+def _content_text(content):
+    if isinstance(content, list):   # content parts: keep the text ones
+        content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    if content is not None and not isinstance(content, str):
+        raise invalid("invalid_type", "Invalid type for '{param}'.")
+    return content or ""
+
+
+def _role(value):
+    if value not in CHAT_ROLES:
+        raise invalid("invalid_value", "Invalid value for '{param}'.")
+    return "system" if value == "developer" else value   # the stand-in's template knows no developer
+
+
+class ChatMessage(BaseModel):
+    """A message as the stand-in's chat template takes it: a role and plain text."""
+    role: Annotated[str, BeforeValidator(_role)]
+    content: Annotated[str, BeforeValidator(_content_text)] = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _an_object(cls, value):
+        if not isinstance(value, dict):
+            raise PydanticCustomError("invalid_value", "Invalid value for '{param}'.", {"field": "role"})
+        return value
+
+
+def _messages(value):
+    if not isinstance(_required(value), list) or not value:
+        raise invalid("invalid_value", "Invalid 'messages': expected a non-empty array.")
+    return value
+
+
+def _number(lo: float, hi: float):
+    def check(value):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not lo <= value <= hi):
+            raise invalid("invalid_value", f"Invalid value for '{{param}}': expected a number between {lo} and {hi}.")
+        return value
+    return Annotated[Any, BeforeValidator(check)]
+
+
+def _max_tokens(value):
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise invalid("invalid_value", "Invalid '{param}': expected a positive integer.")
+    return value
+
+
+def _stop(value):
+    if isinstance(value, str):
+        value = [value]
+    if value is not None and (not isinstance(value, list) or len(value) > MAX_STOP
+                              or not all(isinstance(s, str) for s in value)):
+        raise invalid("invalid_value", f"Invalid 'stop': expected a string or up to {MAX_STOP} strings.")
+    return value or None
+
+
+def _chat_seed(value):
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise invalid("invalid_type", "Invalid 'seed': expected an integer.")
+    return value
+
+
+class ChatRequest(BaseModel):
+    """``POST /v1/chat/completions``: what the sandbox uses of it (other parameters are ignored)."""
+    model: Annotated[str, BeforeValidator(lambda v: str(_required(v)))]
+    messages: Annotated[list[ChatMessage], BeforeValidator(_messages)]
+    temperature: _number(0, 2) = None
+    top_p: _number(0, 1) = None
+    max_tokens: Annotated[Any, BeforeValidator(_max_tokens)] = None
+    max_completion_tokens: Annotated[Any, BeforeValidator(_max_tokens)] = None
+    n: _number(1, MAX_CHOICES) = None
+    stop: Annotated[Any, BeforeValidator(_stop)] = None
+    seed: Annotated[Any, BeforeValidator(_chat_seed)] = None
+    stream: bool | None = False
+    stream_options: dict | None = None
+
+    @property
+    def include_usage(self) -> bool:
+        return bool((self.stream_options or {}).get("include_usage"))
+
+    def generation(self) -> dict:
+        """The engine's keyword arguments for this request."""
+        limit = self.max_completion_tokens if self.max_completion_tokens is not None else self.max_tokens
+        return {"messages": [m.model_dump() for m in self.messages],
+                "temperature": 1.0 if self.temperature is None else self.temperature,
+                "top_p": 1.0 if self.top_p is None else self.top_p,
+                "max_tokens": limit, "n": 1 if self.n is None else int(self.n), "stop": self.stop,
+                "seed": self.seed}
+
+
+# -- responses -------------------------------------------------------------------------------------
+class Usage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+    @classmethod
+    def of(cls, prompt_tokens: int, completion_tokens: int) -> "Usage":
+        return cls(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
+                   total_tokens=prompt_tokens + completion_tokens)
+
+
+class AssistantMessage(BaseModel):
+    role: str = "assistant"
+    content: str
+    refusal: None = None
+
+
+class Choice(BaseModel):
+    index: int
+    finish_reason: str
+    logprobs: None = None
+    message: AssistantMessage
+
+
+class ChatCompletion(BaseModel):
+    id: str = Field(default_factory=lambda: "chatcmpl-" + secrets.token_hex(12))
+    object: str = "chat.completion"
+    created: int = Field(default_factory=lambda: int(time.time()))
+    model: str
+    system_fingerprint: str = FINGERPRINT
+    choices: list[Choice]
+    usage: Usage
+
+    @classmethod
+    def of(cls, model: str, choices, prompt_tokens: int) -> "ChatCompletion":
+        """From the engine's choices (text, finish_reason, completion_tokens)."""
+        return cls(model=model, usage=Usage.of(prompt_tokens, sum(c.completion_tokens for c in choices)),
+                   choices=[Choice(index=i, finish_reason=c.finish_reason,
+                                   message=AssistantMessage(content=c.text)) for i, c in enumerate(choices)])
+
+
+class ChunkChoice(BaseModel):
+    index: int
+    delta: dict
+    finish_reason: str | None = None
+    logprobs: None = None
+
+
+class ChatCompletionChunk(BaseModel):
+    id: str
+    object: str = "chat.completion.chunk"
+    created: int
+    model: str
+    system_fingerprint: str = FINGERPRINT
+    choices: list[ChunkChoice] = []
+    usage: Usage | None = None
+
+
+class Page(BaseModel):
+    """OpenAI's list envelope with cursor fields."""
+    object: str = "list"
+    data: list[dict]
+    has_more: bool
+    first_id: str | None = None
+    last_id: str | None = None
+
+    @classmethod
+    def of(cls, data: list[dict], has_more: bool) -> dict:
+        return cls(data=data, has_more=has_more, first_id=data[0]["id"] if data else None,
+                   last_id=data[-1]["id"] if data else None).model_dump()
+
+
+class Deleted(BaseModel):
+    id: str
+    object: str
+    deleted: bool = True
