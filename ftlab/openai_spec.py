@@ -23,6 +23,9 @@ ALIASES = {"gpt-4.1-nano": "gpt-4.1-nano-2025-04-14", "gpt-4.1-mini": "gpt-4.1-m
 # Self-serve fine-tuning winds down from WIND_DOWN_START; nobody can create jobs from CUTOFF.
 WIND_DOWN_START = "2026-05-07"
 CUTOFF = "2027-01-06"
+# When OpenAI shuts each course snapshot down, with its fine-tunes (deprecations page, 2026-10-14).
+SHUTDOWN_DATES = {"gpt-4.1-nano-2025-04-14": "2026-10-23", "gpt-4.1-mini-2025-04-14": "2027-01-14",
+                  "gpt-4o-mini-2024-07-18": "2027-01-14"}
 
 
 def course_snapshot(model: str) -> str | None:

@@ -211,6 +211,18 @@ def example_tokens(example: Any, enc=None) -> int:
     return counter.example(example)
 
 
+def file_token_counts(path, model: str = COURSE_MODEL) -> list[int]:
+    """Tokens per example of a JSONL file, streamed, without validating it (for estimates).
+
+    Lines that are not JSON objects are skipped, as the validator does when it counts.
+    """
+    from ftlab.datasets import iter_jsonl
+
+    counter = _counter(encoding_name(model))
+    return [counter.example(value) for _, value, error in iter_jsonl(path)
+            if error is None and isinstance(value, dict)]
+
+
 def _percentile(sorted_values: list, q: float) -> float:
     # Linear interpolation, as numpy.percentile's default.
     pos = (len(sorted_values) - 1) * q
