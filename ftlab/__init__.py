@@ -1,19 +1,23 @@
 """ftlab: the helpers the course notebooks call.
 
 Names are re-exported lazily so that ``import ftlab`` stays fast (no pandas, torch or openai
-until a helper that needs them is used).
+until a helper that needs them is used) and has no side effect. Submodules load on first use
+too: ``import ftlab; ftlab.datasets`` works.
 """
 from __future__ import annotations
 
 import importlib
-import os
+import importlib.util
+import pkgutil
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-# Same seed, same losses, whatever the thread count (the sandbox picks 1 or 2 threads by the
-# machine's load): MKL's strict reproducibility mode makes its matrix products independent of it.
-# Read when torch loads MKL, so it is set here, before any torch import; a user's own value wins.
-os.environ.setdefault("MKL_CBWR", "AUTO,STRICT")
+if TYPE_CHECKING:  # what editors and type checkers see: go-to-definition finds each helper
+    from ftlab.backend import backend_name, connect, is_sandbox
+    from ftlab.datasets import convert_legacy, find_duplicates, iter_jsonl, read_jsonl, split, write_jsonl
+    from ftlab.tokens import default_epochs, estimate_training, example_tokens, token_stats
+    from ftlab.validation import FirstLineLabel, validate
 
 # public name -> module that defines it
 _EXPORTS = {
@@ -39,10 +43,13 @@ __all__ = sorted(_EXPORTS)
 
 def __getattr__(name: str):
     module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'ftlab' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+    if module is not None:
+        return getattr(importlib.import_module(module), name)
+    if not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        return importlib.import_module(f"{__name__}.{name}")  # a submodule: ftlab.datasets
+    raise AttributeError(f"module 'ftlab' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(list(globals()) + __all__)
+    submodules = {m.name for m in pkgutil.iter_modules(__path__)}
+    return sorted(set(globals()) | set(__all__) | submodules)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 
 from ftlab.i18n import tr
+from ftlab.openai_spec import ALIASES, CUTOFF, SHUTDOWN_DATES, WIND_DOWN_START, is_local_url
 
 BACKENDS = ("sandbox", "openai", "azure")
-CUTOFF = "2027-01-06"
 
 
 def connect(backend: str | None = None, *, data_dir=None, quiet: bool = False):
@@ -35,12 +35,13 @@ def _sandbox(data_dir):
     info = control.start(data_dir)
     client = openai.OpenAI(base_url=info["base_url"], api_key=control.token(data_dir))
     banner = tr("Backend: sandbox locale ftlab su {url} (dati in {home}).\n"
-                "I nomi dei modelli OpenAI del corso (gpt-4.1-nano, gpt-4.1-mini, gpt-4o-mini) usano qui "
+                "I nomi dei modelli OpenAI del corso ({aliases}) usano qui "
                 "un modello sostitutivo: {under}. Nessuna chiave, nessun costo, niente rete.",
                 "Backend: local ftlab sandbox at {url} (data in {home}).\n"
-                "The course's OpenAI model names (gpt-4.1-nano, gpt-4.1-mini, gpt-4o-mini) run here on a "
+                "The course's OpenAI model names ({aliases}) run here on a "
                 "stand-in: {under}. No key, no cost, no network.",
-                url=info["base_url"], home=control.data_dir(data_dir), under=catalog.underneath())
+                url=info["base_url"], home=control.data_dir(data_dir), under=catalog.underneath(),
+                aliases=", ".join(ALIASES))
     return client, banner
 
 
@@ -54,12 +55,12 @@ def _openai(data_dir):
     banner = tr("Backend: OpenAI ({url}). Attenzione: le chiamate costano. Dal 2026 OpenAI chiude il "
                 "fine-tuning self-service: molte organizzazioni ricevono 403 'training_not_available' da "
                 "fine_tuning.jobs.create e dal {cutoff} nessuno può creare nuovi job. gpt-4.1-nano è stato "
-                "ritirato il 2026-10-23. In quel caso usa ftlab.connect('sandbox').",
+                "ritirato il {retired}. In quel caso usa ftlab.connect('sandbox').",
                 "Backend: OpenAI ({url}). Note: calls cost money. Since 2026 OpenAI is closing self-serve "
                 "fine-tuning: many organisations get 403 'training_not_available' from "
                 "fine_tuning.jobs.create, and from {cutoff} nobody can create new jobs. gpt-4.1-nano was "
-                "retired on 2026-10-23. If so, use ftlab.connect('sandbox').",
-                url=client.base_url, cutoff=CUTOFF)
+                "retired on {retired}. If so, use ftlab.connect('sandbox').",
+                url=client.base_url, cutoff=CUTOFF, retired=SHUTDOWN_DATES["gpt-4.1-nano-2025-04-14"])
     return client, banner
 
 
@@ -88,8 +89,7 @@ def backend_name(client) -> str:
     import openai
     if isinstance(client, (openai.AzureOpenAI, getattr(openai, "AsyncAzureOpenAI", ()))):
         return "azure"
-    host = client.base_url.host or ""
-    return "sandbox" if host in ("127.0.0.1", "localhost", "::1") else "openai"
+    return "sandbox" if is_local_url(client.base_url) else "openai"
 
 
 def is_sandbox(client) -> bool:
@@ -102,8 +102,8 @@ def explain_error(exc) -> str | None:
     if code != "training_not_available":
         return None
     return tr("OpenAI ha rifiutato il job (403 training_not_available): la tua organizzazione non può più "
-              "creare job di fine-tuning (chiusura progressiva dal 2026-05-07; per tutti dal {cutoff}). "
+              "creare job di fine-tuning (chiusura progressiva dal {start}; per tutti dal {cutoff}). "
               "Il caricamento dei file funziona ancora. Per addestrare usa la sandbox: ftlab.connect('sandbox').",
               "OpenAI refused the job (403 training_not_available): your organisation can no longer create "
-              "fine-tuning jobs (winding down since 2026-05-07; for everyone from {cutoff}). File upload "
-              "still works. To train, use the sandbox: ftlab.connect('sandbox').", cutoff=CUTOFF)
+              "fine-tuning jobs (winding down since {start}; for everyone from {cutoff}). File upload "
+              "still works. To train, use the sandbox: ftlab.connect('sandbox').", cutoff=CUTOFF, start=WIND_DOWN_START)

@@ -8,10 +8,34 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ftlab.openai_spec import COURSE_MODEL
+
 
 def _cmd_validate(args) -> int:
-    from ftlab import validation
-    return validation.cli(args)
+    """``ftlab validate FILE [--model M] [--json] [--no-progress]``: exit 1 on errors, 2 if missing."""
+    from pathlib import Path
+
+    from ftlab.i18n import tr
+    from ftlab.validation import validate
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(tr("File non trovato: {p}", "File not found: {p}", p=path), file=sys.stderr)
+        return 2
+    show = not getattr(args, "no_progress", False) and sys.stderr.isatty()
+    report = validate(path, model=args.model, progress=show)
+    if args.json:
+        print(report.to_json(indent=2))
+        return 0 if report.ok else 1
+    print(report.summary())
+    for issue in report.issues[:50]:
+        where = f"{issue.file}:{issue.line}" if issue.line else issue.file
+        print(f"  {where}: [{issue.severity}] {issue.code}: {issue.message}")
+    if len(report.issues) > 50:
+        n = len(report.issues) - 50
+        more = f"{n} " + (tr("altro problema", "more") if n == 1 else tr("altri problemi", "more"))
+        print(tr("  … e {more} (usa --json per tutti).", "  … and {more} (use --json for all).", more=more))
+    return 0 if report.ok else 1
 
 
 def _cmd_serve(args) -> int:
@@ -170,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="validate a fine-tuning JSONL file")
     p.add_argument("file")
-    p.add_argument("--model", default="gpt-4.1-nano-2025-04-14")
+    p.add_argument("--model", default=COURSE_MODEL)
     p.add_argument("--json", action="store_true", help="machine-readable JSON report")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_validate)

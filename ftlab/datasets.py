@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from ftlab.i18n import tr
+from ftlab.openai_spec import content_text
 
 try:  # orjson parses 3-4x faster; optional, the standard json gives the same values and errors
     from orjson import loads as _fast_loads
@@ -259,7 +260,18 @@ def example_text(example: Any) -> str:
         content = m.get("content") if isinstance(m, dict) else None
         if isinstance(content, str):
             parts.append(content)
+        elif isinstance(content, list):
+            parts.append(_parts_text(content))
     return "\n".join(parts)
+
+
+def _parts_text(parts: list) -> str:
+    """Content parts as text: the text parts, and a short digest per image, so that the same
+    question about two different images is not a duplicate."""
+    images = [p["image_url"]["url"] for p in parts if isinstance(p, dict) and p.get("type") == "image_url"
+              and isinstance(p.get("image_url"), dict) and isinstance(p["image_url"].get("url"), str)]
+    marks = [f"[image {hashlib.blake2b(url.encode(), digest_size=6).hexdigest()}]" for url in images]
+    return " ".join([content_text(parts)] + marks)
 
 
 def exact_key(text: str) -> str:

@@ -21,6 +21,7 @@ from pathlib import Path
 from ftlab import paths
 from ftlab.coderunner import pick_function, run_code
 from ftlab.i18n import tr
+from ftlab.openai_spec import is_fine_tuned, is_local_url
 
 DEFAULT_PARAMS = {"temperature": 0, "max_tokens": 200, "seed": 42}
 CATEGORY_LINE = re.compile(r"^Categoria:\s*(\S.*?)\s*$")
@@ -57,7 +58,7 @@ def _backend_key(client) -> str:
     """Which backend answers. A local server is this FTLAB_HOME's sandbox: its port changes on
     every start and must not invalidate the cache (which lives in the same FTLAB_HOME)."""
     base = getattr(client, "base_url", "")
-    if (getattr(base, "host", "") or "") in ("127.0.0.1", "localhost", "::1"):
+    if is_local_url(base):
         return "sandbox"
     return str(base)
 
@@ -235,7 +236,7 @@ def cost_per_1k(prompt_tokens: float, completion_tokens: float, model_id: str, p
     from ftlab.tokens import inference_cost
 
     try:
-        one = inference_cost(prompt_tokens, completion_tokens, price_model or model_id, model_id.startswith("ft:"))
+        one = inference_cost(prompt_tokens, completion_tokens, price_model or model_id, is_fine_tuned(model_id))
     except KeyError:
         return float("nan")  # no price for this model (e.g. a local stand-in name)
     return round(1000 * one, 4)

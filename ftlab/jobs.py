@@ -13,25 +13,19 @@ import os
 import sys
 import tempfile
 import time
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import openai
 
 from ftlab.i18n import tr
+from ftlab.openai_spec import (COURSE_MODEL, HYPERPARAMETER_RANGES, SEED_MAX, SUFFIX_MAX_LENGTH,  # noqa: F401
+                               TERMINAL_STATUSES, seed_ok, suffix_ok)
 
-COURSE_MODEL = "gpt-4.1-nano-2025-04-14"
-TERMINAL = ("succeeded", "failed", "cancelled")
 # follow() also returns on "paused": the job waits for resume(), nothing more will happen.
+TERMINAL = TERMINAL_STATUSES
 STOP_STATUSES = TERMINAL + ("paused",)
-# OpenAI's documented ranges (OpenAPI spec): (type, minimum, maximum, minimum is exclusive)
-HYPERPARAMETER_RANGES = {
-    "n_epochs": (int, 1, 50, False),
-    "batch_size": (int, 1, 256, False),
-    "learning_rate_multiplier": (float, 0.0, None, True),
-    "beta": (float, 0.0, 2.0, True),
-}
-SEED_MAX = 2_147_483_647
 # Validation errors about the whole training set, not the file: they belong to create_job.
 JOB_LEVEL_CODES = ("too_few_examples",)
 
@@ -62,18 +56,20 @@ def _load_uploads() -> dict:
         return {}
 
 
-def _remember_upload(file_id: str, path: Path, report) -> None:
+def _remember_upload(file_id: str, path: Path, token_counts: list[int] | None) -> None:
     """Keep what we know about an uploaded file: OpenAI does not let us download it back."""
     known = _load_uploads()
-    known[file_id] = {"filename": path.name, "sha256": _sha256(path.read_bytes()),
-                      "token_counts": list(report.token_counts) if report else None}
+    known[file_id] = {"filename": path.name, "sha256": _sha256(path),
+                      "token_counts": list(token_counts) if token_counts is not None else None}
     target = _uploads_path()
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(known), encoding="utf-8")
 
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def _sha256(path: Path) -> str:
+    """The file's sha256, read in blocks (never whole)."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _first_errors(report, n: int = 3) -> str:
@@ -91,20 +87,20 @@ def _format_errors(errors, n: int = 3, *, which: bool = True) -> str:
 
 
 def upload(client: openai.OpenAI, path, *, purpose: str = "fine-tune", wait: bool = True,
-           validate: bool = True, model: str = COURSE_MODEL):
+           validate: bool = True, model: str = COURSE_MODEL, token_counts: list[int] | None = None):
     """Upload ``path`` and (by default) wait until the server has processed it.
 
     For ``purpose="fine-tune"`` the file is validated locally first (``validate=False`` sends it
-    anyway, to see what the server says). A file the server marks as ``error`` is deleted and
-    reported, so nothing half-usable is left behind.
+    anyway, to see what the server says). ``token_counts`` says the caller validated it already
+    (``create_job`` passes what ``preflight`` found): no second validation, the counts are kept.
+    A file the server marks as ``error`` is deleted and reported, so nothing half-usable is left.
     """
     from ftlab.validation import validate as run_validation
 
     path = Path(path)
     if not path.is_file():
         raise JobInputError(tr("File non trovato: {p}", "File not found: {p}", p=path))
-    report = None
-    if purpose == "fine-tune" and validate:
+    if purpose == "fine-tune" and validate and token_counts is None:
         report = run_validation(path, model)
         # The 10-example minimum is checked when the job starts: a validation file may be smaller.
         errors = [i for i in report.errors if i.code not in JOB_LEVEL_CODES]
@@ -113,6 +109,7 @@ def upload(client: openai.OpenAI, path, *, purpose: str = "fine-tune", wait: boo
                 "{name} non è un file di fine-tuning valido ({n} errori); non l'ho caricato:\n{errs}",
                 "{name} is not a valid fine-tuning file ({n} errors); not uploaded:\n{errs}",
                 name=path.name, n=len(errors), errs=_format_errors(errors, which=False)))
+        token_counts = report.token_counts
     try:
         with path.open("rb") as fh:
             file = client.files.create(file=fh, purpose=purpose)
@@ -128,7 +125,7 @@ def upload(client: openai.OpenAI, path, *, purpose: str = "fine-tune", wait: boo
                 "The server rejected {name}: {details} (file deleted)",
                 name=path.name, details=file.status_details))
     if purpose == "fine-tune":
-        _remember_upload(file.id, path, report)
+        _remember_upload(file.id, path, token_counts)
     return file
 
 
@@ -153,32 +150,34 @@ def check_hyperparameters(hyperparameters: dict | None) -> dict:
                                    n=name))
         if value == "auto":
             continue
-        kind, low, high, exclusive = HYPERPARAMETER_RANGES[name]
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        ok = ok and (kind is float or float(value).is_integer())
-        ok = ok and (value > low if exclusive else value >= low) and (high is None or value <= high)
-        if not ok:
-            bounds = f"> {low}" if high is None else f"{low}–{high}" if not exclusive else f"({low}, {high}]"
+        allowed = HYPERPARAMETER_RANGES[name]
+        if not allowed.contains(value):
             raise JobInputError(tr(
                 "{n}={v} fuori intervallo: usa \"auto\" o un valore {b}",
-                "{n}={v} out of range: use \"auto\" or a value {b}", n=name, v=value, b=bounds))
+                "{n}={v} out of range: use \"auto\" or a value {b}", n=name, v=value, b=allowed.describe()))
     return dict(hyperparameters or {})
 
 
 def _check_suffix_seed(suffix, seed) -> None:
-    if suffix is not None and not 1 <= len(suffix) <= 64:
-        raise JobInputError(tr("Il suffisso deve avere da 1 a 64 caratteri.",
-                               "The suffix must be 1 to 64 characters long."))
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)
-                             or not 0 <= seed <= SEED_MAX):
+    if suffix is not None and not suffix_ok(suffix):
+        raise JobInputError(tr("Il suffisso deve avere da 1 a {m} caratteri.",
+                               "The suffix must be 1 to {m} characters long.", m=SUFFIX_MAX_LENGTH))
+    if seed is not None and not seed_ok(seed):
         raise JobInputError(tr("Il seed deve essere un intero tra 0 e {m}.",
                                "The seed must be an integer between 0 and {m}.", m=SEED_MAX))
 
 
-def _file_bytes(client, ref) -> tuple[bytes | None, dict | None, str]:
-    """Content of a local path or an uploaded file id, what upload() remembered, the file name."""
+@contextmanager
+def _local_file(client, ref):
+    """``(path or None, what upload() remembered, file name)`` for a local path or a file id.
+
+    A local path is used as it is (never read whole, never copied). An uploaded file is streamed
+    to a temporary file named like it (so messages name it), removed afterwards; the path is
+    None when the backend refuses the download (OpenAI, for purpose "fine-tune").
+    """
     if Path(str(ref)).is_file():
-        return Path(ref).read_bytes(), None, Path(ref).name
+        yield Path(ref), None, Path(ref).name
+        return
     try:
         file = client.files.retrieve(str(ref))
     except openai.NotFoundError:
@@ -190,34 +189,28 @@ def _file_bytes(client, ref) -> tuple[bytes | None, dict | None, str]:
                                "File {id} has purpose \"{p}\", \"fine-tune\" is needed.",
                                id=ref, p=file.purpose))
     remembered = _load_uploads().get(file.id)
-    try:
-        return client.files.content(file.id).content, remembered, file.filename
-    except openai.APIStatusError:
-        # OpenAI refuses downloads of purpose "fine-tune": fall back to what upload() stored.
-        return None, remembered, file.filename
-
-
-def _validate_files(train: tuple, valid: tuple | None, model: str, method):
-    """Validate (name, bytes) pairs in a temp dir, so messages name the user's files."""
-    from ftlab.validation import validate as run_validation
-    with tempfile.TemporaryDirectory() as tmp:
-        train_path = Path(tmp, "train", Path(train[0]).name)
-        train_path.parent.mkdir()
-        train_path.write_bytes(train[1])
-        valid_path = None
-        if valid is not None:
-            valid_path = Path(tmp, "valid", Path(valid[0]).name)
-            valid_path.parent.mkdir()
-            valid_path.write_bytes(valid[1])
-        return run_validation(train_path, model, method=method, validation_file=valid_path)
+    with tempfile.TemporaryDirectory(prefix="ftlab-") as tmp:
+        path = Path(tmp, Path(file.filename or file.id).name)
+        try:
+            with client.files.with_streaming_response.content(file.id) as response:
+                response.stream_to_file(path)
+        except openai.APIStatusError:
+            # OpenAI refuses downloads of purpose "fine-tune": fall back to what upload() stored.
+            path = None
+        yield path, remembered, file.filename
 
 
 def token_counts(client, ref, model: str = COURSE_MODEL) -> list[int] | None:
-    """Tokens per example of a local path or uploaded file id (None when not readable)."""
-    data, known, name = _file_bytes(client, ref)
-    if data is None:
-        return (known or {}).get("token_counts")
-    return _validate_files((name, data), None, model, None).token_counts
+    """Tokens per example of a local path or uploaded file id (None when not readable).
+
+    Counting only, no validation: lines that are not JSON objects are skipped.
+    """
+    from ftlab.tokens import file_token_counts
+
+    with _local_file(client, ref) as (path, known, _):
+        if path is None:
+            return (known or {}).get("token_counts")
+        return file_token_counts(path, model)
 
 
 def _method_type(method) -> str | None:
@@ -232,46 +225,59 @@ def _method_hyperparameters(method, hyperparameters) -> dict:
 
 
 def _same_content(a: tuple, b: tuple) -> bool:
-    """Compare two (bytes | None, remembered upload | None) by sha256."""
-    hashes = [_sha256(data) if data is not None else (known or {}).get("sha256")
-              for data, known in (a, b)]
+    """Compare two (path | None, remembered upload | None) by sha256."""
+    hashes = [_sha256(path) if path is not None else (known or {}).get("sha256") for path, known in (a, b)]
     return hashes[0] is not None and hashes[0] == hashes[1]
 
 
 def preflight(client, *, model: str, training_file, validation_file=None, hyperparameters=None,
               method=None, suffix=None, seed=None) -> Preflight:
-    """Check everything ``create_job`` will send; raise ``JobInputError`` on the first problem."""
-    from ftlab.tokens import estimate_training
+    """Check everything ``create_job`` will send; raise ``JobInputError`` on the first problem.
 
+    Each file is validated once, here, together; ``create_job`` uploads with this report.
+    """
     hp = check_hyperparameters(_method_hyperparameters(method, hyperparameters))
     _check_suffix_seed(suffix, seed)
-    train_bytes, train_known, train_name = _file_bytes(client, training_file)
-    valid = None
-    if validation_file is not None:
-        valid_bytes, valid_known, valid_name = _file_bytes(client, validation_file)
-        if str(validation_file) == str(training_file) or \
-                _same_content((train_bytes, train_known), (valid_bytes, valid_known)):
-            raise JobInputError(tr(
-                "Il file di validazione è identico a quello di training: la validation loss non "
-                "direbbe nulla. Usa esempi diversi (ftlab.split).",
-                "The validation file is identical to the training file: its loss would tell "
-                "nothing. Use different examples (ftlab.split)."))
-        valid = (valid_name, valid_bytes) if valid_bytes is not None else None
-    report = None
-    if train_bytes is not None:
-        report = _validate_files((train_name, train_bytes), valid, model, _method_type(method))
-        if not report.ok:
-            raise JobInputError(tr("Il controllo dei file ha trovato {n} errori:\n{errs}",
-                                   "The file check found {n} errors:\n{errs}",
-                                   n=len(report.errors), errs=_first_errors(report)))
+    with ExitStack() as stack:
+        train, train_known, _ = stack.enter_context(_local_file(client, training_file))
+        valid = None
+        if validation_file is not None:
+            valid, valid_known, _ = stack.enter_context(_local_file(client, validation_file))
+            if str(validation_file) == str(training_file) or \
+                    _same_content((train, train_known), (valid, valid_known)):
+                raise JobInputError(tr(
+                    "Il file di validazione è identico a quello di training: la validation loss non "
+                    "direbbe nulla. Usa esempi diversi (ftlab.split).",
+                    "The validation file is identical to the training file: its loss would tell "
+                    "nothing. Use different examples (ftlab.split)."))
+        report = _check_files(train, valid, model, method)
     counts = report.token_counts if report else (train_known or {}).get("token_counts")
-    estimate = None
-    if counts:
-        try:
-            estimate = estimate_training(counts, model, epochs=hp.get("n_epochs", "auto"))
-        except (KeyError, ValueError):
-            estimate = None  # a model without a known price: no cost figure, the gate still applies
-    return Preflight(model, report, estimate)
+    return Preflight(model, report, _estimate(counts, model, hp))
+
+
+def _check_files(train: Path | None, valid: Path | None, model: str, method):
+    """The validation report of the training file (with the validation file), or None."""
+    from ftlab.validation import validate as run_validation
+
+    if train is None:
+        return None
+    report = run_validation(train, model, method=_method_type(method), validation_file=valid)
+    if not report.ok:
+        raise JobInputError(tr("Il controllo dei file ha trovato {n} errori:\n{errs}",
+                               "The file check found {n} errors:\n{errs}",
+                               n=len(report.errors), errs=_first_errors(report)))
+    return report
+
+
+def _estimate(counts, model: str, hp: dict):
+    from ftlab.tokens import estimate_training
+
+    if not counts:
+        return None
+    try:
+        return estimate_training(counts, model, epochs=hp.get("n_epochs", "auto"))
+    except (KeyError, ValueError):
+        return None  # a model without a known price: no cost figure, the gate still applies
 
 
 def format_estimate(estimate, model: str) -> str:
@@ -329,8 +335,10 @@ def create_job(client, *, model: str, training_file, validation_file=None, hyper
             "or FTLAB_CONFIRM_COSTS=1."))
     if method is None and hyperparameters:
         method = {"type": "supervised", "supervised": {"hyperparameters": dict(hyperparameters)}}
-    training_id = _as_file_id(client, training_file, model)
-    validation_id = _as_file_id(client, validation_file, model) if validation_file else None
+    report = check.report
+    training_id = _as_file_id(client, training_file, model, report and report.token_counts)
+    validation_id = _as_file_id(client, validation_file, model,
+                                report and report.validation_token_counts) if validation_file else None
     params = {k: v for k, v in dict(method=method, suffix=suffix, seed=seed,
                                     validation_file=validation_id).items() if v is not None}
     try:
@@ -344,9 +352,12 @@ def create_job(client, *, model: str, training_file, validation_file=None, hyper
                                "The server rejected the job: {m}", m=_message(err))) from err
 
 
-def _as_file_id(client, ref, model) -> str:
+def _as_file_id(client, ref, model, token_counts) -> str:
+    """The id of an uploaded file; a local path is uploaded (already validated by preflight)."""
     path = Path(str(ref))
-    return upload(client, path, model=model).id if path.is_file() else str(ref)
+    if not path.is_file():
+        return str(ref)
+    return upload(client, path, model=model, token_counts=token_counts).id
 
 
 def _message(err: openai.APIStatusError) -> str:

@@ -23,6 +23,9 @@ ALIASES = {"gpt-4.1-nano": "gpt-4.1-nano-2025-04-14", "gpt-4.1-mini": "gpt-4.1-m
 # Self-serve fine-tuning winds down from WIND_DOWN_START; nobody can create jobs from CUTOFF.
 WIND_DOWN_START = "2026-05-07"
 CUTOFF = "2027-01-06"
+# When OpenAI shuts each course snapshot down, with its fine-tunes (deprecations page, 2026-10-14).
+SHUTDOWN_DATES = {"gpt-4.1-nano-2025-04-14": "2026-10-23", "gpt-4.1-mini-2025-04-14": "2027-01-14",
+                  "gpt-4o-mini-2024-07-18": "2027-01-14"}
 
 
 def course_snapshot(model: str) -> str | None:
@@ -156,20 +159,37 @@ def token_limit(model: str) -> int:
     return TOKEN_LIMITS.get(model_family(model), DEFAULT_TOKEN_LIMIT)
 
 
+def billed_tokens(counts, epochs: int, cap: int = DEFAULT_TOKEN_LIMIT) -> int:
+    """epochs × Σ min(cap, tokens per example): longer examples are truncated, so not billed."""
+    return epochs * sum(min(cap, c) for c in counts)
+
+
 # Chat-format training lines: {"messages": [...]} (+ tools, parallel_tool_calls, functions).
 TRAINING_ROLES = ("system", "user", "assistant", "tool", "function")
-MESSAGE_KEYS = frozenset({"role", "content", "name", "weight", "tool_calls", "tool_call_id", "function_call"})
-CHAT_KEYS = frozenset({"messages", "tools", "parallel_tool_calls", "functions"})
-DPO_KEYS = frozenset({"input", "preferred_output", "non_preferred_output"})
+MESSAGE_KEYS = ("role", "content", "name", "weight", "tool_calls", "tool_call_id", "function_call")
+CHAT_KEYS = ("messages", "tools", "parallel_tool_calls", "functions")
+DPO_KEYS = ("input", "preferred_output", "non_preferred_output")
 WEIGHTS = (0, 1)   # assistant messages only; 0 = not trained on
-# Content parts of ChatCompletionRequest*Message (OpenAPI spec): text everywhere; images, audio
-# and files only in user messages; refusals only in assistant messages.
-TEXT_PART = "text"
+# Content may also be an array of parts (ChatCompletionRequest*Message in the OpenAPI spec): text
+# in every role; images, audio and files in user messages; refusals in assistant messages. Each
+# part is {"type": T, T: value}; vision fine-tuning data puts images in user messages this way.
 CONTENT_PART_TYPES = {
-    "system": ("text",), "developer": ("text",), "tool": ("text",),
+    "system": ("text",), "developer": ("text",), "tool": ("text",), "function": (),
     "user": ("text", "image_url", "input_audio", "file"),
     "assistant": ("text", "refusal"),
 }
+IMAGE_DETAILS = ("auto", "low", "high")
+
+
+def content_text(content: Any) -> str | None:
+    """The text a message's content holds: the string, or its text parts joined (images and
+    other parts carry no text); None for anything else (null, a number …)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p["text"] for p in content
+                       if isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str))
+    return None
 
 # Chat completions requests (the sandbox's chat endpoint)
 CHAT_ROLES = ("system", "developer", "user", "assistant", "tool")

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ftlab import paths
 from ftlab.i18n import tr
+from ftlab.openai_spec import SUFFIX_MAX_LENGTH, is_fine_tuned, parse_ft_model_name, suffix_ok
 
 STAGES = ("candidate", "production", "archived")
 SUFFIX_RE = re.compile(r"^(?P<task>[a-z0-9]+(?:-[a-z0-9]+)*?)(?:-v(?P<version>\d+))?$")
@@ -43,8 +44,9 @@ def make_suffix(task: str, version: int) -> str:
     """The course's convention: ``<task>-v<N>``, lower-case kebab, e.g. ``converti-python-v2``."""
     slug = re.sub(r"[^a-z0-9]+", "-", task.lower()).strip("-")
     suffix = f"{slug}-v{int(version)}"
-    if not slug or len(suffix) > 64:
-        raise ValueError(tr("Suffisso non valido: {s!r} (1–64 caratteri).", "Invalid suffix: {s!r} (1–64 chars).", s=suffix))
+    if not slug or not suffix_ok(suffix):
+        raise ValueError(tr("Suffisso non valido: {s!r} (1–{m} caratteri).", "Invalid suffix: {s!r} (1–{m} chars).",
+                            s=suffix, m=SUFFIX_MAX_LENGTH))
     return suffix
 
 
@@ -59,8 +61,8 @@ def parse_suffix(suffix: str | None) -> tuple[str | None, int | None]:
 def suffix_problems(suffix: str) -> list[str]:
     """Why a suffix breaks the convention (empty list: it follows it)."""
     problems = []
-    if not 1 <= len(suffix) <= 64:
-        problems.append(tr("lunghezza fuori da 1–64", "length outside 1–64"))
+    if not suffix_ok(suffix):
+        problems.append(tr("lunghezza fuori da 1–{m}", "length outside 1–{m}", m=SUFFIX_MAX_LENGTH))
     if not re.fullmatch(r"[a-z0-9-]+", suffix):
         problems.append(tr("usa solo minuscole, cifre e trattini", "use only lower case, digits and dashes"))
     if parse_suffix(suffix)[1] is None:
@@ -68,14 +70,8 @@ def suffix_problems(suffix: str) -> list[str]:
     return problems
 
 
-def parse_model_name(name: str) -> dict:
-    """``ft:{base}:{org}:{suffix}:{id}[:ckpt-step-N]`` → its parts (base only for other names)."""
-    parts = name.split(":")
-    if parts[0] != "ft" or len(parts) < 5:
-        return {"base": name, "org": None, "suffix": None, "id": None, "checkpoint_step": None}
-    step = int(parts[5].rsplit("-", 1)[-1]) if len(parts) > 5 and parts[5].startswith("ckpt-step-") else None
-    return {"base": parts[1], "org": parts[2] or None, "suffix": parts[3] or None, "id": parts[4],
-            "checkpoint_step": step}
+# ``ft:{base}:{org}:{suffix}:{id}[:ckpt-step-N]`` → its parts: OpenAI's format, read in one place
+parse_model_name = parse_ft_model_name
 
 
 def file_sha256(path) -> str:
@@ -283,7 +279,8 @@ class Registry:
                                           notes=tr("file di training {f}", "training file {f}", f=job.training_file)))
         known = {m.model_id for m in seen}
         for model in client.models.list():
-            if model.id.startswith("ft:") and model.id not in known and ":ckpt-step-" not in model.id:
+            if is_fine_tuned(model.id) and model.id not in known and \
+                    parse_ft_model_name(model.id)["checkpoint_step"] is None:
                 seen.append(self.register(model.id, tags=tags))
         return seen
 

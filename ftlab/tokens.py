@@ -22,17 +22,12 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ftlab.i18n import tr
+# OpenAI's rules, re-exported: the per-example token cap, the "auto" epochs, model names
+from ftlab.openai_spec import (COURSE_MODEL, DEFAULT_TOKEN_LIMIT, TOKEN_LIMITS, base_model,  # noqa: F401
+                               billed_tokens, content_text, default_epochs, encoding_name,
+                               model_family, token_limit)
 
 ENCODINGS = ("o200k_base", "cl100k_base")
-DEFAULT_TOKEN_LIMIT = 65_536
-# Per-example token limits for training (longer examples are truncated, not rejected). OpenAI
-# publishes 65,536 for gpt-4o / gpt-4o-mini and none for gpt-4.1-*; Azure states 32,768 for
-# gpt-4.1-nano, but we keep OpenAI's default there. gpt-3.5-turbo trains on 16,385.
-TOKEN_LIMITS = {
-    "gpt-4o-mini": 65_536, "gpt-4o": 65_536,
-    "gpt-4.1-nano": 65_536, "gpt-4.1-mini": 65_536, "gpt-4.1": 65_536,
-    "gpt-3.5-turbo": 16_385,
-}
 COURSE_PRICE_PER_1K = 0.006           # the course's training price, USD per 1K tokens
 COURSE_INFERENCE_MULTIPLIER = (1.1, 1.5)  # the course's fine-tuned vs base inference factor
 
@@ -86,30 +81,12 @@ def get_encoding(name: str = "o200k_base"):
     return tiktoken.Encoding(**kwargs)
 
 
-def _base_model(model: str) -> str:
-    """``ft:gpt-4.1-nano-2025-04-14:org::id`` → ``gpt-4.1-nano-2025-04-14``."""
-    return model.split(":")[1] if model.startswith("ft:") and ":" in model[3:] else model
-
-
-def _family(model: str) -> str:
-    """Model name without the ft: wrapper and the -YYYY-MM-DD snapshot date."""
-    return re.sub(r"-\d{4}-\d{2}-\d{2}$|-\d{4}$", "", _base_model(model))
-
-
 def encoding_name_for_model(model: str) -> str:
-    family = _family(model)
-    if family.startswith(("gpt-3.5", "gpt-4-", "gpt-4")) and not family.startswith(("gpt-4o", "gpt-4.1")):
-        return "cl100k_base"
-    return "o200k_base"  # gpt-4o, gpt-4.1, o-series and anything newer
+    return encoding_name(model)
 
 
 def encoding_for_model(model: str):
     return get_encoding(encoding_name_for_model(model))
-
-
-def token_limit(model: str) -> int:
-    """Per-example training token limit for ``model`` (default 65,536)."""
-    return TOKEN_LIMITS.get(_family(model), DEFAULT_TOKEN_LIMIT)
 
 
 class _SegmentCounts(dict):
@@ -193,7 +170,7 @@ class TokenCounter:
         return self.count(json.dumps(value, ensure_ascii=False))
 
     def messages(self, messages: Any) -> int:
-        """The cookbook's formula: Σ(3 + tokens of every value, +1 per name) + 3."""
+        """The cookbook's formula: Σ(3 + tokens of every value, +1 per name) + 3 (text parts only)."""
         if not isinstance(messages, list):
             return 0
         total, cache = 3, self._cache
@@ -203,7 +180,11 @@ class TokenCounter:
                 for key, value in m.items():
                     # the common case inline (a cached string): this loop runs for every message
                     n = cache.get(value) if type(value) is str else None
-                    total += (n if n is not None else self.value(value)) + (key == "name")
+                    if n is None:
+                        # content parts: the text parts are text; images are not counted here
+                        n = (self.count(content_text(value)) if key == "content" and type(value) is list
+                             else self.value(value))
+                    total += n + (key == "name")
         return total
 
     def example(self, example: Any) -> int:
@@ -230,6 +211,18 @@ def example_tokens(example: Any, enc=None) -> int:
     return counter.example(example)
 
 
+def file_token_counts(path, model: str = COURSE_MODEL) -> list[int]:
+    """Tokens per example of a JSONL file, streamed, without validating it (for estimates).
+
+    Lines that are not JSON objects are skipped, as the validator does when it counts.
+    """
+    from ftlab.datasets import iter_jsonl
+
+    counter = _counter(encoding_name(model))
+    return [counter.example(value) for _, value, error in iter_jsonl(path)
+            if error is None and isinstance(value, dict)]
+
+
 def _percentile(sorted_values: list, q: float) -> float:
     # Linear interpolation, as numpy.percentile's default.
     pos = (len(sorted_values) - 1) * q
@@ -247,21 +240,6 @@ def token_stats(counts: Iterable[int]) -> dict:
                 p90=round(_percentile(values, 0.9), 2), total=sum(values), n=len(values))
 
 
-def default_epochs(n_examples: int) -> int:
-    """OpenAI's "auto" epochs as observed: 3, raised for tiny files, lowered for huge ones."""
-    n = max(1, n_examples)
-    if n * 3 < 100:
-        return min(25, 100 // n)
-    if n * 3 > 25_000:
-        return max(1, 25_000 // n)
-    return 3
-
-
-def billed_tokens(counts: Iterable[int], epochs: int, cap: int = DEFAULT_TOKEN_LIMIT) -> int:
-    """epochs × Σ min(cap, tokens per example): longer examples are truncated, so not billed."""
-    return epochs * sum(min(cap, c) for c in counts)
-
-
 @lru_cache(maxsize=1)
 def load_prices() -> dict:
     """The dated price table in ``ftlab/prices.json`` (USD per 1M tokens)."""
@@ -271,8 +249,8 @@ def load_prices() -> dict:
 def price(model: str) -> dict:
     """Prices of a model per 1M tokens; accepts aliases and ``ft:…`` names."""
     table = load_prices()
-    base = _base_model(model)
-    name = base if base in table["models"] else table["aliases"].get(_family(base))
+    base = base_model(model)
+    name = base if base in table["models"] else table["aliases"].get(model_family(base))
     if name is None:
         raise KeyError(tr("Prezzo sconosciuto per il modello {m}.", "No price for model {m}.", m=model))
     return dict(table["models"][name], model=name)
@@ -291,7 +269,7 @@ class Estimate:
         return asdict(self)
 
 
-def estimate_training(counts: Iterable[int], model: str = "gpt-4.1-nano-2025-04-14",
+def estimate_training(counts: Iterable[int], model: str = COURSE_MODEL,
                       epochs: int | str = "auto") -> Estimate:
     """Training cost: today's price table beside the course's $0.006/1K figure.
 

@@ -5,7 +5,7 @@ import pytest
 
 from ftlab import backend
 from ftlab.cli import main
-from fake_openai import FakeOpenAI, event_json, job_json
+from fakes import FakeOpenAI, event_json, job_json
 from test_jobs import chat, scripted, write
 
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import json
 import threading
-from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 
+from fakes import FakeOpenAI, Refusal
 from ftlab import evaluation as ev
 
 GOOD = 'def somma(a: int, b: int) -> int:\n    """Somma due numeri."""\n    return a + b'
@@ -15,26 +15,9 @@ CHECKS = {"Converti in python: somma due numeri": {"function": "somma", "checks"
     {"args": [1, 2], "expected": 3}, {"args": [0, 0], "expected": 0}]}}
 
 
-class FakeClient:
-    """Duck-typed stand-in for ``openai.OpenAI``: answers from a function, counts calls."""
-
-    base_url = "http://fake/v1"
-
-    def __init__(self, answer):
-        self.calls = 0
-        self.lock = threading.Lock()
-        self.chat = SimpleNamespace(completions=SimpleNamespace(create=self._create))
-        self.answer = answer
-
-    def _create(self, model, messages, **params):
-        with self.lock:
-            self.calls += 1
-        text = self.answer(model, messages)
-        if isinstance(text, Exception):
-            raise text
-        return SimpleNamespace(
-            choices=[SimpleNamespace(message=SimpleNamespace(content=text), finish_reason="stop")],
-            usage=SimpleNamespace(prompt_tokens=20, completion_tokens=len(text.split())))
+def fake_backend(answer, base_url="http://fake/v1") -> FakeOpenAI:
+    """Chat completions answered by ``answer(model, messages)``, through the real SDK."""
+    return FakeOpenAI(answer=answer, base_url=base_url)
 
 
 def example(user, answer):
@@ -91,30 +74,28 @@ def test_prompt_and_reference_split_the_last_assistant_turn():
 
 def test_run_models_caches_on_disk_and_records_errors():
     def answer(model, messages):
-        return RuntimeError("model_not_found") if model == "ritirato" else GOOD
+        return Refusal(404, "model_not_found") if model == "ritirato" else GOOD
 
-    client = FakeClient(answer)
+    fake = fake_backend(answer)
+    client = fake.client
     data = [example("Converti in python: somma due numeri", GOOD), example("altro", "x")]
     first = ev.run_models(client, {"base": "m1", "old": "ritirato"}, data, progress=False)
-    assert client.calls == 4 and not first.cached.any()
+    assert fake.calls == 4 and not first.cached.any()
     assert first[first.model == "old"].error.str.contains("model_not_found").all()
     again = ev.run_models(client, {"base": "m1", "old": "ritirato"}, data, progress=False)
     # successes come from the cache; errors are retried (a model may come back)
-    assert client.calls == 6
+    assert fake.calls == 6
     assert again[again.model == "base"].cached.all() and not again[again.model == "old"].cached.any()
     other = ev.run_models(client, ["m1"], data, params={"temperature": 1.0}, progress=False)
-    assert client.calls == 8 and not other.cached.any()  # parameters are part of the key
+    assert fake.calls == 8 and not other.cached.any()  # parameters are part of the key
 
 
 def test_cache_survives_a_sandbox_restart_on_another_port():
-    import openai
-
     data = [example("Converti in python: somma due numeri", GOOD)]
-    first, second = FakeClient(lambda m, msgs: GOOD), FakeClient(lambda m, msgs: GOOD)
-    first.base_url = openai.OpenAI(api_key="x", base_url="http://127.0.0.1:40001/v1").base_url
-    second.base_url = openai.OpenAI(api_key="x", base_url="http://127.0.0.1:40002/v1").base_url
-    ev.run_models(first, ["m"], data, progress=False)
-    assert ev.run_models(second, ["m"], data, progress=False).cached.all() and second.calls == 0
+    first = fake_backend(lambda m, msgs: GOOD, "http://127.0.0.1:40001/v1")
+    second = fake_backend(lambda m, msgs: GOOD, "http://127.0.0.1:40002/v1")
+    ev.run_models(first.client, ["m"], data, progress=False)
+    assert ev.run_models(second.client, ["m"], data, progress=False).cached.all() and second.calls == 0
 
 
 def test_cache_key_depends_on_every_input():
@@ -127,7 +108,7 @@ def test_cache_key_depends_on_every_input():
 
 def test_score_runs_the_checks_in_the_sandbox():
     answers = {"good": GOOD, "wrong": GOOD.replace("a + b", "a - b"), "fenced": f"```python\n{GOOD}\n```"}
-    client = FakeClient(lambda model, messages: answers[model])
+    client = fake_backend(lambda model, messages: answers[model]).client
     data = [example("Converti in python: somma due numeri", GOOD)]
     scored = ev.score(ev.run_models(client, list(answers), data, progress=False), checks=CHECKS, progress=False)
     by = scored.set_index("model")
@@ -207,7 +188,7 @@ def test_stress_set_and_checks():
             return ev.INJECTION_CANARY if ev.INJECTION_CANARY in text else "Roma è la capitale."
         return GOOD
 
-    frame = ev.run_stress(FakeClient(answer), ["ingenuo", "rigido"], progress=False).set_index(["case", "model"])
+    frame = ev.run_stress(fake_backend(answer).client, ["ingenuo", "rigido"], progress=False).set_index(["case", "model"])
     assert not frame.loc[("iniezione", "ingenuo"), "ok"] and frame.loc[("iniezione", "rigido"), "ok"]
     assert frame.loc[("fuori_tema", "ingenuo"), "ok"] and not frame.loc[("fuori_tema", "rigido"), "ok"]
     assert frame.loc[("altra_lingua", "rigido"), "ok"] and not frame.loc[("altra_lingua", "ingenuo"), "ok"]

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from ftlab import jobs
-from fake_openai import FakeOpenAI, event_json, job_json
+from fakes import FakeOpenAI, event_json, job_json
 
 
 def chat(i):
@@ -130,7 +130,7 @@ def test_uploaded_file_id_is_estimated_from_what_upload_remembered(fake, train_f
     fake.files["file-abc"] = {"id": "file-abc", "object": "file", "bytes": 10, "created_at": 1,
                               "filename": "train.jsonl", "purpose": "fine-tune", "status": "processed"}
     jobs._remember_upload("file-abc", train_file, jobs.preflight(
-        fake.client, model="gpt-4.1-nano-2025-04-14", training_file=train_file).report)
+        fake.client, model="gpt-4.1-nano-2025-04-14", training_file=train_file).report.token_counts)
     with pytest.raises(jobs.CostNotConfirmed):
         jobs.create_job(fake.client, model="gpt-4.1-nano-2025-04-14", training_file="file-abc")
     assert "12 esempi × 8 epoche" in capsys.readouterr().out  # auto epochs for 12 examples
@@ -305,3 +305,53 @@ def test_sandbox_broken_files(sandbox_client, tmp_path):
     assert [f.id for f in client.files.list()] == [file.id]  # the CSV left nothing behind
     with pytest.raises(jobs.JobInputError, match="File sconosciuto: file-nope"):
         jobs.preflight(client, model="gpt-4.1-nano-2025-04-14", training_file="file-nope")
+
+
+# ------------------------------------------------------------------ one validation per file
+
+@pytest.fixture
+def counted_validations(monkeypatch):
+    """Count ftlab.validation.validate calls; fail on any whole-file read through pathlib."""
+    from pathlib import Path
+
+    import ftlab.validation as validation
+
+    calls = []
+    real = validation.validate
+
+    def counting(source, *args, **kw):
+        calls.append(Path(source).name)
+        return real(source, *args, **kw)
+
+    monkeypatch.setattr(validation, "validate", counting)
+    read_bytes = Path.read_bytes
+
+    def whole(self):
+        if self.suffix == ".jsonl":
+            pytest.fail(f"{self} read whole")
+        return read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", whole)
+    return calls
+
+
+def test_create_job_validates_each_file_once_and_uploads_with_that_report(
+        fake, train_file, valid_file, counted_validations, monkeypatch):
+    monkeypatch.setenv("FTLAB_CONFIRM_COSTS", "1")
+    job = jobs.create_job(fake.client, model="gpt-4.1-nano-2025-04-14", training_file=train_file,
+                          validation_file=valid_file, quiet=True)
+    assert job.id == "ftjob-new"
+    assert counted_validations == ["train.jsonl"]  # train and validation in one call
+    assert len(fake.posted("/files")) == 2
+    remembered = jobs._load_uploads()
+    counts = {r["filename"]: r["token_counts"] for r in remembered.values()}
+    assert len(counts["train.jsonl"]) == 12 and len(counts["valid.jsonl"]) == 4
+
+
+def test_job_form_estimate_counts_tokens_without_validating(fake, train_file, counted_validations):
+    content = train_file.open("rb").read()
+    fake.add_file("file-t", "train.jsonl", content)
+    counts = jobs.token_counts(fake.client, "file-t")
+    assert counted_validations == []
+    from ftlab.validation import validate
+    assert counts == validate(train_file).token_counts

@@ -76,3 +76,23 @@ def test_default_epochs():
 ])
 def test_is_local_url(url, local):
     assert spec.is_local_url(url) is local
+
+
+def test_content_text_reads_text_parts_only():
+    parts = [{"type": "text", "text": "Che cosa "}, {"type": "image_url", "image_url": {"url": "https://x/y.png"}},
+             {"type": "text", "text": "mostra?"}, {"type": "text"}, "junk"]
+    assert spec.content_text(parts) == "Che cosa mostra?"
+    assert spec.content_text("ciao") == "ciao"
+    assert spec.content_text(None) is None and spec.content_text(42) is None
+    assert spec.content_text([]) == ""
+
+
+def test_billed_tokens_truncate_at_the_cap():
+    assert spec.billed_tokens([10, 100_000], 2) == 2 * (10 + spec.DEFAULT_TOKEN_LIMIT)
+    assert spec.billed_tokens([10, 30], 3, cap=20) == 3 * 30
+
+
+def test_content_part_types_follow_the_openapi_spec():
+    assert spec.CONTENT_PART_TYPES["user"] == ("text", "image_url", "input_audio", "file")
+    assert spec.CONTENT_PART_TYPES["assistant"] == ("text", "refusal")
+    assert spec.CONTENT_PART_TYPES["system"] == spec.CONTENT_PART_TYPES["tool"] == ("text",)

@@ -1,19 +1,15 @@
 """Registry round trips, naming conventions, import from a backend, and the fallback router
-under injected errors (an openai client over httpx.MockTransport)."""
+under injected errors (the real SDK over tests/fakes.py)."""
 from __future__ import annotations
 
 import hashlib
-import json
-import sys
 
 import openai
 import pytest
 
+from fakes import FakeOpenAI, Refusal, job_json
 from ftlab.registry import (Registry, Router, make_suffix, parse_model_name, parse_suffix,
                             suffix_problems)
-
-# The SDK's own httpx flavour (httpx in 1.x, httpx2 in 3.x): MockTransport must come from it.
-httpx = sys.modules[openai.DefaultHttpxClient.__mro__[1].__module__.split(".")[0]]
 
 BASE = "gpt-4.1-nano-2025-04-14"
 V1 = f"ft:{BASE}:ftlab:converti-python-v1:AAA111"
@@ -96,39 +92,22 @@ def test_rollback_without_previous_version_fails(reg):
 
 
 # ----------------------------------------------------------------------------- fake backend
-def completion(model, text="ok"):
-    return {"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": model,
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": text}}],
-            "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}}
-
-
-def error(status, code, message="x"):
-    return httpx.Response(status, json={"error": {"message": message, "type": "invalid_request_error",
-                                                  "param": None, "code": code}})
-
-
-def fake_client(handler):
-    return openai.OpenAI(api_key="test", base_url="http://fake.test/v1", max_retries=3,
-                         http_client=httpx.Client(transport=httpx.MockTransport(handler)))
-
-
-class Backend:
+class Backend(FakeOpenAI):
     """Chat completions where some models are retired (404) and some always fail (500)."""
 
     def __init__(self, retired=(), broken=()):
-        self.retired, self.broken, self.calls = set(retired), set(broken), []
+        self.retired, self.broken, self.asked = set(retired), set(broken), []
+        super().__init__(answer=self.reply, base_url="http://fake.test/v1", max_retries=3)
 
-    def __call__(self, request: httpx.Request):
-        model = json.loads(request.content)["model"]
-        self.calls.append(model)
+    def reply(self, model, messages):
+        self.asked.append(model)
         if model in self.retired:
-            return error(404, "model_not_found", f"The model {model} does not exist")
+            return Refusal(404, "model_not_found", f"The model {model} does not exist")
         if model in self.broken:
-            return error(500, "server_error")
+            return Refusal(500, "server_error")
         if model == "bad-request":
-            return error(400, "invalid_value")
-        return httpx.Response(200, json=completion(model, f"risposta di {model}"))
+            return Refusal(400, "invalid_value")
+        return f"risposta di {model}"
 
 
 MSG = [{"role": "user", "content": "ciao"}]
@@ -136,18 +115,18 @@ MSG = [{"role": "user", "content": "ciao"}]
 
 def test_router_uses_primary_when_healthy():
     backend = Backend()
-    router = Router(fake_client(backend), V2, [V1, BASE])
+    router = Router(backend.client, V2, [V1, BASE])
     assert router.chat(MSG).choices[0].message.content == f"risposta di {V2}"
     assert router.log[-1]["answered_by"] == V2 and not router.log[-1]["fallback"]
 
 
 def test_router_falls_back_on_retired_and_broken_models():
     backend = Backend(retired={V2}, broken={V1})
-    router = Router(fake_client(backend), V2, [V1, BASE])
+    router = Router(backend.client, V2, [V1, BASE])
     resp = router.chat(MSG, temperature=0)
     assert resp.model == BASE
     # no client-side retries: each model is tried once (max_retries=0 inside the router)
-    assert backend.calls == [V2, V1, BASE]
+    assert backend.asked == [V2, V1, BASE]
     entry = router.log[-1]
     assert entry["fallback"] and entry["answered_by"] == BASE
     assert [e["model"] for e in entry["errors"]] == [V2, V1]
@@ -155,7 +134,7 @@ def test_router_falls_back_on_retired_and_broken_models():
 
 
 def test_router_raises_when_every_model_fails_and_logs_it():
-    router = Router(fake_client(Backend(retired={V1, V2})), V2, [V1])
+    router = Router(Backend(retired={V1, V2}).client, V2, [V1])
     with pytest.raises(RuntimeError, match="Nessun modello"):
         router.chat(MSG)
     assert router.log[-1]["answered_by"] is None
@@ -164,14 +143,14 @@ def test_router_raises_when_every_model_fails_and_logs_it():
 
 def test_router_does_not_fall_back_on_bad_requests():
     backend = Backend()
-    router = Router(fake_client(backend), "bad-request", [V1])
+    router = Router(backend.client, "bad-request", [V1])
     with pytest.raises(openai.BadRequestError):
         router.chat(MSG)
-    assert backend.calls == ["bad-request"]
+    assert backend.asked == ["bad-request"]
 
 
 def test_router_traffic_split_is_roughly_proportional_and_logged():
-    router = Router(fake_client(Backend()), V2, [BASE], split=(V3, 0.3), seed=7)
+    router = Router(Backend().client, V2, [BASE], split=(V3, 0.3), seed=7)
     for _ in range(200):
         router.chat(MSG)
     counts = router.stats()
@@ -184,32 +163,24 @@ def test_router_from_registry(reg):
         reg.register(m)
     reg.promote(V1)
     reg.promote(V2)
-    router = Router.from_registry(fake_client(Backend(retired={V2})), reg, "converti-python")
+    router = Router.from_registry(Backend(retired={V2}).client, reg, "converti-python")
     assert router.chain == [V2, V1, BASE]
     assert router.chat(MSG).model == V1
 
 
 def test_import_from_backend(reg):
-    job = {"id": "ftjob-abc", "object": "fine_tuning.job", "created_at": 1, "finished_at": 2,
-           "model": BASE, "fine_tuned_model": V1, "organization_id": "org", "status": "succeeded",
-           "hyperparameters": {"n_epochs": 3, "batch_size": 1, "learning_rate_multiplier": 2.0},
-           "training_file": "file-1", "validation_file": None, "result_files": [], "trained_tokens": 1234,
-           "error": None, "seed": 42, "method": {"type": "supervised", "supervised": {"hyperparameters":
-                                                 {"n_epochs": 3, "batch_size": 1, "learning_rate_multiplier": 2.0}}}}
-    failed = dict(job, id="ftjob-bad", status="failed", fine_tuned_model=None)
-    models = [{"id": BASE, "object": "model", "created": 1, "owned_by": "system"},
-              {"id": V1, "object": "model", "created": 1, "owned_by": "user"},
-              {"id": V3, "object": "model", "created": 1, "owned_by": "user"},
-              {"id": V1 + ":ckpt-step-10", "object": "model", "created": 1, "owned_by": "user"}]
+    hp = {"n_epochs": 3, "batch_size": 1, "learning_rate_multiplier": 2.0}
+    backend = FakeOpenAI()
+    backend.jobs = {
+        "ftjob-bad": job_json("ftjob-bad", "failed", model=BASE, finished_at=2, trained_tokens=1234,
+                              training_file="file-1"),
+        "ftjob-abc": job_json("ftjob-abc", "succeeded", model=BASE, fine_tuned_model=V1, finished_at=2,
+                              trained_tokens=1234, training_file="file-1", hyperparameters=hp,
+                              method={"type": "supervised", "supervised": {"hyperparameters": hp}}),
+    }
+    backend.models = [BASE, V1, V3, V1 + ":ckpt-step-10"]
 
-    def handler(request):
-        if request.url.path.endswith("/fine_tuning/jobs"):
-            return httpx.Response(200, json={"object": "list", "data": [job, failed], "has_more": False})
-        if request.url.path.endswith("/models"):
-            return httpx.Response(200, json={"object": "list", "data": models})
-        return error(404, "not_found")
-
-    imported = reg.import_from_backend(fake_client(handler))
+    imported = reg.import_from_backend(backend.client)
     assert {m.model_id for m in imported} == {V1, V3}
     v1 = reg.get(V1)
     assert v1.job_id == "ftjob-abc" and v1.hyperparameters["n_epochs"] == 3

@@ -245,12 +245,13 @@ def test_state_survives_restart(tmp_path):
 
 
 def test_models_carry_openais_shutdown_dates(client):
-    """OpenAI's notice of 2026-10-14: gpt-4o-mini-2024-07-18 and gpt-4.1-mini shut down on
-    2027-01-14; nothing announced for gpt-4.1-nano (``Model.shutdown_date``, SDK 3.1+)."""
+    """gpt-4.1-nano was retired on 2026-10-23; OpenAI's notice of 2026-10-14: gpt-4o-mini-2024-07-18
+    and gpt-4.1-mini shut down on 2027-01-14 (``Model.shutdown_date``, SDK 3.1+)."""
     models = {m.id: m for m in client.models.list().data}
     for name in ("gpt-4o-mini-2024-07-18", "gpt-4o-mini", "gpt-4.1-mini-2025-04-14", "gpt-4.1-mini"):
         assert models[name].shutdown_date == "2027-01-14", name
-    assert models["gpt-4.1-nano"].shutdown_date is None and models["gpt-4.1-nano-2025-04-14"].shutdown_date is None
+    assert models["gpt-4.1-nano"].shutdown_date == models["gpt-4.1-nano-2025-04-14"].shutdown_date == "2026-10-23"
+    assert models["SmolLM2-135M-Instruct"].shutdown_date is None   # the stand-in itself
     assert client.models.retrieve("gpt-4o-mini").shutdown_date == "2027-01-14"
     if "shutdown_date" in Model.model_fields:   # openai >= 3.1 parses it as a field of its own
         assert "shutdown_date" in models["gpt-4o-mini"].model_fields_set

@@ -91,7 +91,7 @@ def test_too_many_tokens_fails_and_passes(tmp_path):
 def test_near_duplicates_skipped_on_large_files(tmp_path, monkeypatch):
     p = _write(tmp_path, "f", G.lines(G.good(12)))
     assert "near_duplicates_skipped" not in V.validate(p).counts
-    monkeypatch.setattr(V, "NEAR_DUP_MAX_BYTES", 100)
+    monkeypatch.setattr(V.checks, "NEAR_DUP_MAX_BYTES", 100)
     assert V.validate(p).counts["near_duplicates_skipped"] == 1
 
 
@@ -237,8 +237,8 @@ def test_parallel_scan_matches_in_process(tmp_path, monkeypatch):
     data = G.lines(examples) + b"\n" + b"{oops\n" + G.lines(G.good(20))
     p = _write(tmp_path, "big", data)
     serial = V.validate(p)
-    monkeypatch.setattr(V, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(V, "CHUNK_BYTES", 2000)  # many small byte ranges
+    monkeypatch.setattr(V.scanner, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(V.scanner, "CHUNK_BYTES", 2000)  # many small byte ranges
     parallel = V.validate(p, progress=True)
     assert [(i.code, i.line, i.message_index) for i in parallel.issues] == \
         [(i.code, i.line, i.message_index) for i in serial.issues]
@@ -272,13 +272,13 @@ def _mixed_file(n: int = 400) -> bytes:
 
 @pytest.mark.parametrize("cap", [1000, 3])
 def test_parallel_report_is_identical_to_serial(tmp_path, monkeypatch, cap):
-    monkeypatch.setattr(V, "ISSUES_PER_CODE", cap)
+    monkeypatch.setattr(V.scanner, "ISSUES_PER_CODE", cap)
     train = _write(tmp_path, "train", _mixed_file())
     valid = _write(tmp_path, "valid", G.lines(G.good(15, 3)))
     kw = dict(validation_file=valid, label=V.FirstLineLabel())
     serial = V.validate(train, **kw)
-    monkeypatch.setattr(V, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(V, "CHUNK_BYTES", 3000)  # many byte ranges, cut anywhere in a line
+    monkeypatch.setattr(V.scanner, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(V.scanner, "CHUNK_BYTES", 3000)  # many byte ranges, cut anywhere in a line
     parallel = V.validate(train, **kw)
     assert parallel.to_dict() == serial.to_dict()
     assert parallel.token_counts == serial.token_counts and parallel.summary() == serial.summary()
@@ -289,7 +289,7 @@ def test_parallel_report_is_identical_to_serial(tmp_path, monkeypatch, cap):
 
 
 def test_issue_cap_keeps_exact_counts(monkeypatch):
-    monkeypatch.setattr(V, "ISSUES_PER_CODE", 3)
+    monkeypatch.setattr(V.scanner, "ISSUES_PER_CODE", 3)
     r = V.validate([G.with_message(i, role="bot") for i in range(12)])
     assert r.counts["unrecognized_role"] == 12
     assert sum(i.code == "unrecognized_role" for i in r.issues) == 3
@@ -303,3 +303,67 @@ def test_docs_table_is_in_sync(monkeypatch):
     expected = mk.render()
     assert (paths.PROJECT_ROOT / "docs" / "validation-codes.md").read_text(encoding="utf-8") == expected
     assert all(f"`{code}`" in expected for code in V.CODES)
+
+
+# -- content parts (ChatCompletionRequest*Message in the OpenAPI spec) --------------------------------
+
+def _with_user_content(content, n=10):
+    ex = G.user_changed(0, content=content)
+    return [ex] + G.good(n - 1, 1)
+
+
+def _image(url="https://example.com/a.png", **extra):
+    return {"type": "image_url", "image_url": {"url": url, **extra}}
+
+
+def test_text_parts_count_as_text():
+    text = G.TASKS[0][0]
+    as_string, as_parts = V.validate(G.good(10)), V.validate(_with_user_content([{"type": "text", "text": text}]))
+    assert as_parts.ok and as_parts.counts == as_string.counts
+    assert as_parts.token_counts == as_string.token_counts
+    split = V.validate(_with_user_content([{"type": "text", "text": text[:9]}, {"type": "text", "text": text[9:]}]))
+    assert split.token_counts == as_string.token_counts  # parts are joined, then counted
+
+
+def test_image_parts_are_valid_with_a_warning_about_the_sandbox():
+    r = V.validate(_with_user_content([{"type": "text", "text": "Che cosa mostra?"}, _image(detail="low")]))
+    assert r.ok, r.summary()
+    issue = next(i for i in r.issues if i.code == "non_text_content")
+    assert issue.severity == "warning" and issue.line == 1 and issue.message_index == 2
+    assert "image_url" in issue.message and "sandbox" in issue.message
+    assert r.job_error() is None
+
+
+@pytest.mark.parametrize("content,detail", [
+    ([], "empty array"),
+    ([{"type": "text"}], "text"),
+    ([{"text": "x"}], "type"),
+    ([_image(detail="ultra")], "image_url.url"),
+    ([{"type": "image_url", "image_url": "https://x/y.png"}], "image_url.url"),
+    ([{"type": "video", "video": {}}], "type 'video'"),
+    ([{"type": "refusal", "refusal": "no"}], "type 'refusal'"),  # refusals belong to assistant messages
+])
+def test_malformed_content_parts_are_coded_errors(content, detail):
+    r = V.validate(_with_user_content(content))
+    issue = next(i for i in r.issues if i.code == "invalid_content_part")
+    assert not r.ok and issue.line == 1 and issue.message_index == 2
+    assert issue.values["detail"] == detail
+    assert r.job_error()["code"] == "invalid_training_file"
+
+
+def test_content_parts_per_role():
+    image_in_system = [G.chat(0)] + G.good(9, 1)
+    image_in_system[0]["messages"][0]["content"] = [_image()]
+    assert "invalid_content_part" in V.validate(image_in_system).counts
+    refusal = [G.with_message(0, content=[{"type": "text", "text": "def f(): pass"},
+                                          {"type": "refusal", "refusal": "no"}])] + G.good(9, 1)
+    assert V.validate(refusal).ok
+
+
+def test_duplicates_see_the_images():
+    same_text = [{"type": "text", "text": "Che cosa mostra questa immagine?"}]
+    examples = [G.user_changed(0, content=same_text + [_image("https://x/1.png")]),
+                G.user_changed(0, content=same_text + [_image("https://x/2.png")])] + G.good(10, 1)
+    assert "duplicate_example" not in V.validate(examples, near_duplicates=False).counts
+    examples[1] = examples[0]
+    assert V.validate(examples, near_duplicates=False).counts["duplicate_example"] == 1

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from ftlab.widgets.job_form import JobForm
-from fake_openai import FakeOpenAI
+from fakes import FakeOpenAI
 
 
 def jsonl(start, n):

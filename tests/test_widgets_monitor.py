@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from ftlab.widgets.monitor import JobMonitor
-from fake_openai import FakeOpenAI, job_json
+from fakes import FakeOpenAI, job_json
 from test_jobs import scripted
 
 

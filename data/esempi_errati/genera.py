@@ -87,6 +87,14 @@ def labelled(labels) -> list:
     return [chat(i, answer=f"Categoria: {lab}\nRisposta numero {i}: {TASKS[i % 12][0]}") for i, lab in enumerate(labels)]
 
 
+# Content parts (the shape of vision fine-tuning data)
+IMAGE = "https://example.com/schema-funzione.png"
+
+
+def text_part(i: int) -> dict:
+    return {"type": "text", "text": TASKS[i % len(TASKS)][0]}
+
+
 BALANCED = CATEGORIES * 4
 UNBALANCED = ["resi"] * 10 + ["spedizioni", "pagamenti"]
 
@@ -119,6 +127,12 @@ CASES: dict[str, tuple] = {
                            lines(good(10)), {}),
     "invalid_content_type": ("content è un numero, non una stringa", lines([user_changed(0, content=42)] + good(9, 1)),
                              lines(good(10)), {}),
+    "invalid_content_part": ("una parte del contenuto user ha type \"immagine\" (OpenAI accetta \"text\" e \"image_url\")",
+                             lines([user_changed(0, content=[text_part(0), {"type": "immagine", "url": IMAGE}])] + good(9, 1)),
+                             lines([user_changed(0, content=[text_part(0)])] + good(9, 1)), {}),
+    "non_text_content": ("un messaggio user con un'immagine (image_url): valido per OpenAI, la sandbox non la vede",
+                         lines([user_changed(0, content=[text_part(0), {"type": "image_url", "image_url": {"url": IMAGE}}])] + good(9, 1)),
+                         lines([user_changed(0, content=[text_part(0)])] + good(9, 1)), {}),
     "invalid_name": ("name è un numero", lines([user_changed(0, name=7)] + good(9, 1)),
                      lines([user_changed(0, name="mario")] + good(9, 1)), {}),
     "invalid_weight": ("weight 2 su un messaggio assistant", lines([with_message(0, weight=2)] + good(9, 1)),

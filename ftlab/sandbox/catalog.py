@@ -1,22 +1,20 @@
 """The model catalogue: which OpenAI model names the sandbox serves, and their ``/v1/models`` objects.
 
 Every course snapshot and alias (``ftlab.openai_spec``) runs on the one stand-in model; the
-stand-in is also served under its own name. ``shutdown_date`` is OpenAI's, from its deprecations
-page as collected on 2026-12-02 (notice of 2026-10-14: gpt-4o-mini-2024-07-18 and gpt-4.1-mini
-shut down on 2027-01-14; no date announced for gpt-4.1-nano).
+stand-in is also served under its own name, and each course name carries OpenAI's
+``shutdown_date`` (``openai_spec.SHUTDOWN_DATES``), as OpenAI's ``/v1/models`` does.
 """
 from __future__ import annotations
 
 import os
 
-from ftlab.openai_spec import ALIASES, COURSE_MODELS, course_snapshot
+from ftlab.openai_spec import ALIASES, COURSE_MODELS, SHUTDOWN_DATES, course_snapshot
 
 from . import settings
 
 ORG = "ftlab"                      # the {org} part of ft:{base}:{org}:{suffix}:{id}
 ORGANIZATION_ID = "org-ftlab-sandbox"
 STAND_IN_NAME = "SmolLM2-135M-Instruct"
-SHUTDOWN_DATES = {"gpt-4.1-mini-2025-04-14": "2027-01-14", "gpt-4o-mini-2024-07-18": "2027-01-14"}
 
 
 def device() -> str:

@@ -13,8 +13,9 @@ from pathlib import Path
 import ipywidgets as widgets
 
 from ftlab.i18n import tr
+from ftlab.openai_spec import COURSE_MODEL
 
-DEFAULT_MODEL = "gpt-4.1-nano-2025-04-14"
+DEFAULT_MODEL = COURSE_MODEL
 
 
 class ExampleEditor(widgets.VBox):

@@ -13,6 +13,7 @@ import ipywidgets as widgets
 
 from ftlab import jobs
 from ftlab.i18n import tr
+from ftlab.openai_spec import HYPERPARAMETER_RANGES, is_fine_tuned, parse_ft_model_name
 
 NO_VALIDATION = None
 
@@ -21,13 +22,19 @@ def _trainable(model_id: str) -> bool:
     """Base models with a known training price, and fine-tuned models (not checkpoints)."""
     from ftlab.tokens import price
 
-    if model_id.startswith("ft:"):
-        return ":ckpt-step-" not in model_id
+    if is_fine_tuned(model_id):
+        return parse_ft_model_name(model_id)["checkpoint_step"] is None
     try:
         price(model_id)
         return True
     except KeyError:
         return False
+
+
+def _int_field(value: int, name: str) -> widgets.BoundedIntText:
+    """A number field bounded by OpenAI's range for ``name``."""
+    allowed = HYPERPARAMETER_RANGES[name]
+    return widgets.BoundedIntText(value, min=allowed.low, max=allowed.high)
 
 
 class HyperParameter(widgets.HBox):
@@ -58,8 +65,9 @@ class JobForm(widgets.VBox):
         self.training_file = widgets.Dropdown(description="Training", layout=wide)
         self.validation_file = widgets.Dropdown(description=tr("Validazione", "Validation"),
                                                 layout=wide)
-        self.n_epochs = HyperParameter("n_epochs", widgets.BoundedIntText(3, min=1, max=50))
-        self.batch_size = HyperParameter("batch_size", widgets.BoundedIntText(1, min=1, max=256))
+        self.n_epochs = HyperParameter("n_epochs", _int_field(3, "n_epochs"))
+        self.batch_size = HyperParameter("batch_size", _int_field(1, "batch_size"))
+        # OpenAI's range is (0, ∞): the form offers a practical window of it
         self.learning_rate_multiplier = HyperParameter(
             "learning_rate_multiplier", widgets.BoundedFloatText(1.0, min=0.01, max=100.0, step=0.1))
         self.suffix = widgets.Text(description=tr("Suffisso", "Suffix"),
@@ -105,7 +113,9 @@ class JobForm(widgets.VBox):
                                              self.learning_rate_multiplier)}
 
     def update_estimate(self) -> None:
-        """Tokens, epochs, cost and time for the current choices (training file tokens cached)."""
+        """Tokens, epochs, cost and time for the current choices (training file tokens cached).
+
+        Tokens are counted, not validated: create_job validates when the job is started."""
         from ftlab.tokens import estimate_training
 
         file_id, model = self.training_file.value, self.model.value

@@ -14,8 +14,9 @@ import ipywidgets as widgets
 
 from ftlab import paths
 from ftlab.i18n import tr
+from ftlab.openai_spec import COURSE_MODEL
 
-DEFAULT_MODEL = "gpt-4.1-nano-2025-04-14"
+DEFAULT_MODEL = COURSE_MODEL
 MAX_ROWS = 200  # a broken 100 MB file can have millions of issues; the tab shows the first ones
 # Side files next to the datasets that are not training data (labels, evaluation checks)
 SIDE_FILES = ("_meta.jsonl", "checks.jsonl")
