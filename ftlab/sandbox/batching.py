@@ -2,7 +2,7 @@
 
 Why: on a CPU, one decoding step of the 135M stand-in is bound by reading its weights from
 memory (about 0.5 GB a step in float32), not by arithmetic, so 8 rows cost little more than 1
-(measured here: 16 rows ≈ 70-130 tokens/s in all). A step uses the cores other processes leave
+(figures in benchmarks/sandbox_figures.md). A step uses the cores other processes leave
 free (``cpu``). A single greedy row's step reads a float16 output layer with float32 refinement
 (``greedyhead``: same argmax). One scheduler thread owns the model:
 
@@ -83,7 +83,8 @@ class Batcher:
 
     Keep every multi-threaded torch operation of the process in this thread: once another
     thread has run one, libgomp manages more threads than there are cores, stops spinning
-    between parallel regions, and each step waits for wake-ups (26 instead of 42 tokens/s)."""
+    between parallel regions, and each step waits for wake-ups (a lone request then decoded
+    at about 60 % of its speed; benchmarks/sandbox_figures.md)."""
 
     def __init__(self, engine):
         self.engine = engine

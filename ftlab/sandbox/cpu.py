@@ -8,8 +8,8 @@
   differed in the 7th digit). A user's own value wins.
 * ``share_threads()``: one thread policy for training and generation. A step is ~200 small
   matrix products, and with OpenMP every one waits for its slowest thread; on a core another
-  process is using, that thread runs only now and then (measured, one core kept busy: a lone
-  request made 9-13 tokens/s on two threads, 22-26 on one). So a step takes the cores other
+  process is using, that thread runs only now and then (a lone request then decodes at about
+  half the speed it has on one thread; benchmarks/sandbox_figures.md). So a step takes the cores other
   processes leave free. The load average reacts within a minute and counts our own threads too,
   so ``OtherProcesses`` measures what the *other* processes used since the last reading.
 """
@@ -44,8 +44,8 @@ def cpu_flags() -> set[str]:
 
 def fast_bfloat16() -> bool:
     """Does this CPU multiply bfloat16 matrices natively (AVX512-BF16 or AMX)? There a bfloat16
-    matmul of a training step's shapes runs ~4x faster than float32 (measured on 2 cores: 800 vs
-    185 GFLOPS for 150×576 @ 576×1536); without them it is emulated and slower."""
+    matmul of a training step's shapes runs several times faster than float32 (figures in
+    benchmarks/sandbox_figures.md); without them it is emulated and slower."""
     return bool({"avx512_bf16", "amx_bf16"} & cpu_flags())
 
 

@@ -77,9 +77,9 @@ def validation_error(err: dict) -> APIError:
     param, kind = _param_of(err), err.get("type", "")
     if kind in _OWN_CODES:
         return bad_request(err.get("msg", "").replace("{param}", param or ""), param, kind)
+    if kind == "json_invalid" or (param is None and kind == "missing"):   # loc: ("body", offset)
+        return bad_request("The request body is not valid JSON.", None, "invalid_json")
     if param is None:   # the body as a whole
-        if kind in ("json_invalid", "missing"):
-            return bad_request("The request body is not valid JSON.", None, "invalid_json")
         return bad_request("The request body must be a JSON object.", None, "invalid_value")
     if kind == "missing":
         return bad_request(f"Missing required parameter: '{param}'.", param, "missing_required_parameter")

@@ -16,8 +16,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr,
 from pydantic_core import PydanticCustomError
 
 from ftlab.openai_spec import (CHAT_ROLES, HYPERPARAMETER_RANGES, METADATA_KEY_MAX_LENGTH,
-                               METADATA_MAX_PAIRS, METADATA_VALUE_MAX_LENGTH, SEED_MAX,
-                               SUFFIX_MAX_LENGTH, UPLOAD_PURPOSES, seed_ok, suffix_ok)
+                               METADATA_MAX_PAIRS, METADATA_VALUE_MAX_LENGTH, METHODS, SEED_MAX,
+                               SUFFIX_MAX_LENGTH, UPLOAD_PURPOSES, content_text, seed_ok, suffix_ok)
 
 from . import catalog
 from .store import new_id
@@ -90,7 +90,7 @@ class _Dpo(BaseModel):
 
 
 def _method_type(value):
-    if not isinstance(value, dict) or value.get("type") not in ("supervised", "dpo", "reinforcement"):
+    if not isinstance(value, dict) or value.get("type") not in METHODS:
         raise invalid("invalid_value", "Invalid value for 'method.type': expected 'supervised', 'dpo' or "
                       "'reinforcement'.", "method.type")
     if value["type"] == "reinforcement":
@@ -213,11 +213,10 @@ Purpose = Annotated[str, BeforeValidator(_purpose)]
 
 # -- chat completions ------------------------------------------------------------------------------
 def _content_text(content):
-    if isinstance(content, list):   # content parts: keep the text ones
-        content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
-    if content is not None and not isinstance(content, str):
+    text = content_text(content)   # a string, or the text parts of a list joined
+    if content is not None and text is None:
         raise invalid("invalid_type", "Invalid type for '{param}'.")
-    return content or ""
+    return text or ""
 
 
 def _role(value):

@@ -11,15 +11,14 @@ import json
 
 import torch
 
+from ftlab.openai_spec import content_text
+
 from .config import MAX_TOKENS, MICRO_BATCH_TOKENS
 
 
 def _content(message: dict) -> str:
     """Message text for the template: string content, text parts, and tool calls as JSON."""
-    content = message.get("content")
-    if isinstance(content, list):
-        content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
-    text = content or ""
+    text = content_text(message.get("content")) or ""
     calls = message.get("tool_calls") or message.get("function_call")
     if calls:
         text += json.dumps(calls, ensure_ascii=False)

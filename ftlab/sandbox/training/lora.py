@@ -6,7 +6,8 @@ backward pass stops halfway; the frozen lower half gives the same hidden states 
 every time, so they are kept (``FrozenPrefix``: later epochs and every validation pass run only
 the upper half); no dropout, no gradient checkpointing. Where the hardware has fast bfloat16
 matmuls (``fast_dtype``), the frozen weights multiply in bfloat16 while LoRA, attention, norms
-and the loss stay float32 (a step ~1.7x faster, losses within ~0.3 %).
+and the loss stay float32 (faster steps, losses within a few tenths of a percent:
+benchmarks/sandbox_figures.md).
 """
 from __future__ import annotations
 
