@@ -28,6 +28,30 @@ SHUTDOWN_DATES = {"gpt-4.1-nano-2025-04-14": "2026-10-23", "gpt-4.1-mini-2025-04
                   "gpt-4o-mini-2024-07-18": "2027-01-14"}
 
 
+# Every model OpenAI ever let users fine-tune, snapshot → its shutdown date (None: the reference
+# records none). Names: the SDK's JobCreateParams.model literal (babbage-002, davinci-002,
+# gpt-3.5-turbo, gpt-4o-mini), the fine-tuning guide's snapshot list and the deprecations notice
+# of 2026-10-14 (gpt-4o, gpt-4o-mini, gpt-4.1, gpt-4.1-mini: 2027-01-14). The sandbox accepts
+# every one as a name of its stand-in, so code written for OpenAI runs unchanged.
+FINE_TUNABLE_SNAPSHOTS = {
+    **SHUTDOWN_DATES,
+    "gpt-4.1-2025-04-14": "2027-01-14", "gpt-4o-2024-08-06": "2027-01-14",
+    "gpt-3.5-turbo-0125": None, "gpt-3.5-turbo-1106": None, "gpt-3.5-turbo-0613": None,
+    "babbage-002": None, "davinci-002": None,
+}
+# Names without a date and the snapshot OpenAI's jobs report for them.
+FINE_TUNABLE_ALIASES = {**ALIASES, "gpt-4.1": "gpt-4.1-2025-04-14", "gpt-4o": "gpt-4o-2024-08-06",
+                        "gpt-3.5-turbo": "gpt-3.5-turbo-0125"}
+# The legacy completion models took prompt/completion pairs; their training ended 2024-10-28.
+TRAINING_ENDED = {"babbage-002": "2024-10-28", "davinci-002": "2024-10-28"}
+
+
+def fine_tunable_snapshot(model: str) -> str | None:
+    """The snapshot of any model name OpenAI ever fine-tuned (or its alias), else None."""
+    model = FINE_TUNABLE_ALIASES.get(model, model)
+    return model if model in FINE_TUNABLE_SNAPSHOTS else None
+
+
 def course_snapshot(model: str) -> str | None:
     """The course snapshot a base-model name (or alias) stands for, or None if it is not one."""
     model = ALIASES.get(model, model)

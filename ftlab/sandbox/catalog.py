@@ -1,14 +1,16 @@
 """The model catalogue: which OpenAI model names the sandbox serves, and their ``/v1/models`` objects.
 
-Every course snapshot and alias (``ftlab.openai_spec``) runs on the one stand-in model; the
-stand-in is also served under its own name, and each course name carries OpenAI's
-``shutdown_date`` (``openai_spec.SHUTDOWN_DATES``), as OpenAI's ``/v1/models`` does.
+Every model name OpenAI ever fine-tuned, snapshot or alias (``openai_spec.FINE_TUNABLE_*``),
+runs on the one stand-in model; the stand-in is also served under its own name, and each name
+carries OpenAI's ``shutdown_date`` where the reference records one, as OpenAI's ``/v1/models`` does.
 """
 from __future__ import annotations
 
+import datetime
 import os
 
-from ftlab.openai_spec import ALIASES, COURSE_MODELS, SHUTDOWN_DATES, course_snapshot
+from ftlab.openai_spec import (COURSE_MODELS, CUTOFF, FINE_TUNABLE_ALIASES, FINE_TUNABLE_SNAPSHOTS,
+                               TRAINING_ENDED, WIND_DOWN_START, fine_tunable_snapshot)
 
 from . import settings
 
@@ -21,18 +23,23 @@ def device() -> str:
     return "GPU" if os.path.exists("/proc/driver/nvidia/version") else "CPU"
 
 
+def stand_in() -> str:
+    """The name of the model that really runs (a configured local model's folder name)."""
+    base = settings.current().base_model
+    return os.path.basename(os.path.normpath(base)) if base else STAND_IN_NAME
+
+
 def underneath() -> str:
     """One plain sentence on what really runs (for /v1/models and the connect() banner)."""
     from ftlab.i18n import tr
 
-    base = settings.current().base_model
-    name = os.path.basename(os.path.normpath(base)) if base else STAND_IN_NAME
+    name = stand_in()
     return tr("{name} con LoRA su {device}", "{name} with LoRA on {device}", name=name, device=device())
 
 
 def base_of(model: str) -> str | None:
-    """The course snapshot a base-model name stands for, or None if it is not one."""
-    return course_snapshot(model)
+    """The snapshot a base-model name (any name OpenAI ever fine-tuned) stands for, or None."""
+    return fine_tunable_snapshot(model)
 
 
 def is_base(model: str) -> bool:
@@ -41,11 +48,35 @@ def is_base(model: str) -> bool:
 
 
 def base_ids() -> list[str]:
-    return [*COURSE_MODELS, *ALIASES, STAND_IN_NAME]
+    return [*FINE_TUNABLE_SNAPSHOTS, *FINE_TUNABLE_ALIASES, STAND_IN_NAME]
 
 
 def base_model_object(model_id: str) -> dict:
     snapshot = base_of(model_id)
     return {"id": model_id, "object": "model", "created": 1_700_000_000, "owned_by": "system",
-            "shutdown_date": SHUTDOWN_DATES.get(snapshot) if snapshot else None,
+            "shutdown_date": FINE_TUNABLE_SNAPSHOTS.get(snapshot) if snapshot else None,
             "description": f"ftlab sandbox: runs {underneath()}"}
+
+
+def openai_today(snapshot: str, today: datetime.date | None = None) -> str:
+    """What OpenAI does with a fine-tunable snapshot today, per the reference's dates."""
+    today = (today or datetime.date.today()).isoformat()
+    if snapshot in TRAINING_ENDED:
+        return (f"OpenAI ended fine-tuning of {snapshot} on {TRAINING_ENDED[snapshot]} "
+                "(it trained on prompt/completion pairs)")
+    shutdown = FINE_TUNABLE_SNAPSHOTS.get(snapshot)
+    if shutdown is None:
+        return (f"OpenAI's notices give no shutdown date for {snapshot}; fine-tuning on OpenAI is "
+                f"winding down since {WIND_DOWN_START} and closes for everyone on {CUTOFF}")
+    verb = "shut down" if shutdown <= today else "shuts down"
+    return f"OpenAI {verb} {snapshot} and its fine-tunes on {shutdown}"
+
+
+def job_notice(snapshot: str, today: datetime.date | None = None) -> str | None:
+    """The job event for a model name outside the course's snapshots: OpenAI's status of that name
+    and what the sandbox really trains (None for the course's own snapshots, which the notebooks
+    already explain)."""
+    if snapshot in COURSE_MODELS:
+        return None
+    return (f"{openai_today(snapshot, today)}. The sandbox trains its stand-in, {stand_in()} with LoRA "
+            f"on {device()}, under this name.")

@@ -8,6 +8,7 @@ import time
 
 from fastapi import APIRouter, Depends, Request
 
+from .. import catalog
 from ..dependencies import get_store
 from ..errors import bad_request, not_found
 from ..store import Store
@@ -41,6 +42,8 @@ def create_job(body: JobCreate, store: Store = Depends(get_store)):
         check_file(store, body.validation_file, "validation_file")
     job = store.add_job(body.new_job())
     store.add_event(job["id"], f"Created fine-tuning job: {job['id']}")
+    if notice := catalog.job_notice(job["model"]):
+        store.add_event(job["id"], notice)
     for integration in job["integrations"] or []:
         store.add_event(job["id"], "Integration '{}' noted; the sandbox does not send data to it."
                         .format(integration["type"]), level="warn")
