@@ -1,6 +1,6 @@
 """Read a fine-tuning job's metrics, plot them, and say in plain Italian what they mean.
 
-Sources: the job's result file (a CSV, which OpenAI may deliver base64-encoded) and its
+Sources: the job's result file (a CSV, which OpenAI serves base64-encoded) and its
 ``metrics`` events; both become one DataFrame indexed by ``step``. Checkpoints (one per epoch)
 give the "best checkpoint" by validation loss.
 """
@@ -24,8 +24,9 @@ _CSV_RENAMES = {"train_accuracy": "train_mean_token_accuracy"}
 
 # --------------------------------------------------------------------------- reading
 
-def read_result_csv(content) -> pd.DataFrame:
-    """Parse a result file (bytes or str, plain CSV or base64 of it) into a frame by step."""
+def result_csv_text(content) -> str:
+    """A result file's CSV text from its content (bytes or str): OpenAI serves it base64-encoded,
+    older files and other servers plain; both are accepted."""
     error = ValueError(tr("Il file dei risultati non è un CSV (né CSV in base64).",
                           "The result file is not a CSV (nor base64 CSV)."))
     try:
@@ -36,7 +37,17 @@ def read_result_csv(content) -> pd.DataFrame:
         raise error from None
     if not text.lstrip().startswith("step"):
         raise error
-    frame = pd.read_csv(io.StringIO(text)).rename(columns=_CSV_RENAMES)
+    return text
+
+
+def read_result_file(client, file_id: str) -> str:
+    """The one way the course reads a result file: download it and return its CSV text."""
+    return result_csv_text(client.files.content(file_id).content)
+
+
+def read_result_csv(content) -> pd.DataFrame:
+    """Parse a result file (bytes or str, plain CSV or base64 of it) into a frame by step."""
+    frame = pd.read_csv(io.StringIO(result_csv_text(content))).rename(columns=_CSV_RENAMES)
     return frame.set_index("step").sort_index().apply(pd.to_numeric, errors="coerce")
 
 
@@ -68,7 +79,7 @@ def result_frame(client, job) -> pd.DataFrame | None:
     """The job's result file as a frame, or None when the job has none (yet)."""
     if not job.result_files:
         return None
-    return read_result_csv(client.files.content(job.result_files[0]).content)
+    return read_result_csv(read_result_file(client, job.result_files[0]))
 
 
 def metrics_frame(client, job_id: str) -> pd.DataFrame:

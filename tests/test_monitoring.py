@@ -49,6 +49,22 @@ def test_plain_and_base64_csv_give_the_same_frame():
     assert plain.loc[4, "valid_loss"] == 1.5 and pd.isna(plain.loc[3, "valid_loss"])
 
 
+def test_read_result_file_decodes_what_the_server_sends():
+    class Files:
+        def __init__(self, body):
+            self.body = body
+
+        def content(self, file_id):
+            assert file_id == "file-r"
+            return type("Response", (), {"content": self.body})()
+
+    for body in (base64.b64encode(CSV.encode()), CSV.encode()):
+        client = type("Client", (), {"files": Files(body)})()
+        assert monitoring.read_result_file(client, "file-r") == CSV
+    with pytest.raises(ValueError, match="CSV"):
+        monitoring.read_result_file(type("Client", (), {"files": Files(b"%%%")})(), "file-r")
+
+
 def test_garbage_result_file_is_a_clear_error():
     with pytest.raises(ValueError, match="CSV"):
         monitoring.read_result_csv(b"\xff\xfe not a csv at all")

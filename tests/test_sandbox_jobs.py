@@ -2,6 +2,7 @@
 training, checkpoints, results, cancel, pause/resume, restarts and crashes."""
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import os
@@ -13,6 +14,7 @@ import pytest
 from openai.types.fine_tuning import FineTuningJob
 from openai.types.fine_tuning.jobs import FineTuningJobCheckpoint
 
+from ftlab import monitoring
 from ftlab.sandbox import control
 from sandbox_helpers import chat_example, required_fields_present, sandbox, wait_for, write_jsonl
 
@@ -116,7 +118,10 @@ def test_short_training_end_to_end(tmp_path, tiny):
 
         result = client.files.retrieve(done.result_files[0])
         assert result.purpose == "fine-tune-results"
-        rows = list(csv.DictReader(io.StringIO(client.files.content(result.id).text)))
+        served = client.files.content(result.id).read()
+        cookbook = base64.b64decode(served).decode()   # how OpenAI's cookbook reads it
+        assert cookbook == monitoring.read_result_file(client, result.id)
+        rows = list(csv.DictReader(io.StringIO(cookbook)))
         assert list(rows[0]) == ["step", "train_loss", "train_accuracy", "valid_loss", "valid_mean_token_accuracy"]
         assert [int(r["step"]) for r in rows] == [1, 2, 3, 4]
         assert float(rows[0]["train_loss"]) == pytest.approx(losses[0], abs=1e-5)

@@ -8,6 +8,7 @@ it dies; on start the worker recovers jobs that were ``running`` when the previo
 """
 from __future__ import annotations
 
+import base64
 import csv
 import fcntl
 import io
@@ -223,7 +224,9 @@ def paused(store: Store, job_id: str, result, shutdown: bool) -> None:
 def finish(store: Store, job_id: str, model_name: str, result) -> None:
     store.add_model(model_name, job_id=job_id, adapter_src=Path(result.final_adapter),
                     owned_by=catalog.ORGANIZATION_ID)
-    results = store.add_bytes(results_csv(store, job_id), "step_metrics.csv", "fine-tune-results")
+    # OpenAI serves the result file base64-encoded (the cookbook decodes it with base64.b64decode)
+    results = store.add_bytes(base64.b64encode(results_csv(store, job_id)), "step_metrics.csv",
+                              "fine-tune-results")
     done = store.update_job(job_id, expect=("running", "paused"), status="succeeded",
                             fine_tuned_model=model_name, finished_at=int(time.time()), estimated_finish=None,
                             trained_tokens=int(result.trained_tokens), result_files=[results["id"]],
