@@ -10,7 +10,8 @@ import datetime
 import os
 
 from ftlab.openai_spec import (COURSE_MODELS, CUTOFF, FINE_TUNABLE_ALIASES, FINE_TUNABLE_SNAPSHOTS,
-                               TRAINING_ENDED, WIND_DOWN_START, fine_tunable_snapshot)
+                               TRAINING_ENDED, WIND_DOWN_START, fine_tunable_snapshot,
+                               parse_ft_model_name)
 
 from . import settings
 
@@ -56,6 +57,13 @@ def base_model_object(model_id: str) -> dict:
     return {"id": model_id, "object": "model", "created": 1_700_000_000, "owned_by": "system",
             "shutdown_date": FINE_TUNABLE_SNAPSHOTS.get(snapshot) if snapshot else None,
             "description": f"ftlab sandbox: runs {underneath()}"}
+
+
+def fine_tuned_model_object(model: dict) -> dict:
+    """A fine-tuned model with the ``shutdown_date`` of its base: OpenAI shuts fine-tunes down
+    with their base model (deprecations notice, 2026-10-14)."""
+    snapshot = base_of(parse_ft_model_name(model["id"])["base"])
+    return {**model, "shutdown_date": FINE_TUNABLE_SNAPSHOTS.get(snapshot) if snapshot else None}
 
 
 def openai_today(snapshot: str, today: datetime.date | None = None) -> str:

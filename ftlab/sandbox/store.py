@@ -302,9 +302,13 @@ class Store:
 
 
 def _file(r: sqlite3.Row) -> dict:
-    return {"id": r["id"], "object": "file", "bytes": r["bytes"], "created_at": r["created_at"],
-            "filename": r["filename"], "purpose": r["purpose"], "status": r["status"],
-            "status_details": r["status_details"], "expires_at": None}
+    # OpenAIFile types expires_at (integer) and status_details (string) as optional, not nullable:
+    # sent only when set (sandbox files never expire)
+    f = {"id": r["id"], "object": "file", "bytes": r["bytes"], "created_at": r["created_at"],
+         "filename": r["filename"], "purpose": r["purpose"], "status": r["status"]}
+    if r["status_details"] is not None:
+        f["status_details"] = r["status_details"]
+    return f
 
 
 def _event(r: sqlite3.Row) -> dict:
@@ -316,7 +320,9 @@ def _event(r: sqlite3.Row) -> dict:
 def _checkpoint(r: sqlite3.Row) -> dict:
     return {"id": r["id"], "object": "fine_tuning.job.checkpoint", "created_at": r["created_at"],
             "fine_tuned_model_checkpoint": r["model"], "fine_tuning_job_id": r["job_id"],
-            "step_number": r["step"], "metrics": json.loads(r["metrics"])}
+            "step_number": r["step"],
+            # the spec types every metric a number: a metric not measured (no validation) is left out
+            "metrics": {k: v for k, v in json.loads(r["metrics"]).items() if v is not None}}
 
 
 def _model(r: sqlite3.Row) -> dict:

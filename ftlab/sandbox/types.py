@@ -197,8 +197,11 @@ class JobCreate(BaseModel):
 
 
 def public_job(job: dict) -> dict:
-    """The job as clients see it (private keys like ``suffix`` removed)."""
-    return {k: v for k, v in job.items() if k != "suffix"}
+    """The job as clients see it: the suffix as ``user_provided_suffix`` (as OpenAI's job objects
+    carry it, see the spec's examples), private keys removed."""
+    out = {k: v for k, v in job.items() if k != "suffix"}
+    out["user_provided_suffix"] = job.get("suffix")
+    return out
 
 
 def _purpose(value):

@@ -22,12 +22,12 @@ def model_or_404(store: Store, model_id: str) -> dict:
         m = {"id": model_id, "object": "model", "created": int(time.time()), "owned_by": catalog.ORGANIZATION_ID}
     if m is None:
         raise not_found(f"The model '{model_id}' does not exist", "model", "model_not_found")
-    return m
+    return catalog.fine_tuned_model_object(m)
 
 
 @router.get("")
 def list_models(store: Store = Depends(get_store)):
-    data = [catalog.base_model_object(m) for m in catalog.base_ids()] + store.list_models()
+    data = [catalog.base_model_object(m) for m in catalog.base_ids()] + [catalog.fine_tuned_model_object(m) for m in store.list_models()]
     return {"object": "list", "data": data}
 
 
