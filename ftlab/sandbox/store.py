@@ -41,6 +41,8 @@ CREATE TABLE IF NOT EXISTS file_checks (
 CREATE TABLE IF NOT EXISTS models (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, created INTEGER NOT NULL,
     owned_by TEXT NOT NULL, job_id TEXT, adapter_dir TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS responses (
+    id TEXT PRIMARY KEY, body TEXT NOT NULL, conversation TEXT NOT NULL);
 """
 
 
@@ -299,6 +301,21 @@ class Store:
         if row:
             shutil.rmtree(row["adapter_dir"], ignore_errors=True)
         return row is not None
+
+    # -- responses (store=true): the object and the whole conversation, for previous_response_id --
+    def add_response(self, response: dict, conversation: list[dict]) -> None:
+        with self.tx() as conn:
+            conn.execute("INSERT INTO responses (id, body, conversation) VALUES (?, ?, ?)",
+                         (response["id"], json.dumps(response), json.dumps(conversation)))
+
+    def get_response(self, response_id: str) -> tuple[dict, list[dict]] | None:
+        with self._conn() as conn:
+            row = conn.execute("SELECT * FROM responses WHERE id = ?", (response_id,)).fetchone()
+        return (json.loads(row["body"]), json.loads(row["conversation"])) if row else None
+
+    def delete_response(self, response_id: str) -> bool:
+        with self.tx() as conn:
+            return conn.execute("DELETE FROM responses WHERE id = ?", (response_id,)).rowcount > 0
 
 
 def _file(r: sqlite3.Row) -> dict:
