@@ -384,3 +384,14 @@ def test_fork_map_returns_every_result_and_reports_failures():
         dict(fork_map(lambda x: 1 / x, [(1,), (0,), (2,)], 2))
     with pytest.raises(RuntimeError, match="exited early"):
         dict(fork_map(lambda x: os._exit(3), [(1,), (2,)], 2))
+
+
+def test_function_messages_need_a_name():
+    call = {"role": "assistant", "content": None, "function_call": {"name": "meteo", "arguments": "{}"}}
+    answer = {"role": "function", "content": "18 gradi"}
+    examples = [{"messages": [{"role": "user", "content": "Meteo?"}, call, answer,
+                              {"role": "assistant", "content": "18 gradi."}]}] + G.good(9, 1)
+    issue = next(i for i in V.validate(examples).issues if i.code == "message_missing_key")
+    assert issue.values["key"] == "name" and issue.message_index == 3
+    answer["name"] = "meteo"
+    assert V.validate(examples).ok
