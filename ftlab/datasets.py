@@ -300,6 +300,8 @@ def jaccard(a: set, b: set) -> float:
 # MinHash + LSH: near-duplicate candidates without comparing every pair. 16 bands of 4 rows
 # find pairs with Jaccard 0.9 with probability > 0.99; each candidate is then checked exactly.
 # Hashes are 32-bit and the prime is below 2**32, so (a*h + b) fits in uint64 (numpy, vectorized).
+# Kept over datasketch's MinHashLSH: 2.5x faster here and it missed 15 of 400 planted pairs
+# (benchmarks/bench_libraries.py).
 _BANDS, _ROWS = 16, 4
 _PRIME = 4_294_967_291
 

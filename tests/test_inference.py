@@ -174,6 +174,53 @@ def test_refined_logits_pick_the_float32_argmax_even_on_near_ties():
     assert torch.equal(fast.argmax(-1), exact.argmax(-1))
 
 
+# ---------------------------------------------------------------- a lone row's step (cpu.lone_row_layout)
+
+def test_engine_weights_are_input_major_with_the_same_values():
+    from ftlab.sandbox import models
+    from ftlab.sandbox.cpu import LoneRowLinear, lone_row_layout
+
+    model, tokenizer = models.load_base(progress=False)
+    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    ids = torch.tensor([tokenizer("def somma(a, b):")["input_ids"]])
+    with torch.inference_mode():
+        before = [model(input_ids=ids[:, :k]).logits[0, -1] for k in (1, ids.shape[1])]
+        weights = [m.weight.clone() for m in linears]
+        lone_row_layout(model)
+        after = [model(input_ids=ids[:, :k]).logits[0, -1] for k in (1, ids.shape[1])]
+    layers = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    assert len(layers) == len(linears) and all(type(m) is LoneRowLinear for m in layers)
+    assert all(type(m) is torch.nn.Linear for m in linears)   # the layers replaced, not changed in class
+    assert all(a.weight is b.weight for a, b in zip(layers, linears))   # the same parameters
+    assert all(m.weight.t().is_contiguous() and not m.weight.is_contiguous() for m in layers)
+    assert all(torch.equal(m.weight, w) for m, w in zip(layers, weights))
+    assert model.get_input_embeddings().weight is model.get_output_embeddings().weight   # still tied
+    for b, a in zip(before, after):
+        assert torch.allclose(b, a, atol=1e-4) and b.argmax() == a.argmax()
+
+
+def test_a_lone_row_product_is_the_same_on_one_thread_or_two():
+    from ftlab.sandbox.cpu import LoneRowLinear, lone_row_layout
+
+    torch.manual_seed(0)
+    layer = torch.nn.Sequential(torch.nn.Linear(576, 1536, bias=True))
+    plain = layer[0].weight.detach().clone(), layer[0].bias.detach().clone()
+    lone_row_layout(layer)
+    assert type(layer[0]) is LoneRowLinear
+    row, rows = torch.randn(1, 1, 576), torch.randn(3, 576)
+    threads = torch.get_num_threads()
+    try:
+        out = []
+        for n in (1, 2):
+            torch.set_num_threads(n)
+            out.append(layer(row))
+    finally:
+        torch.set_num_threads(threads)
+    assert out[0].shape == (1, 1, 1536) and torch.equal(out[0], out[1])
+    assert torch.allclose(out[0], torch.nn.functional.linear(row, *plain), atol=1e-5)
+    assert torch.equal(layer(rows), torch.nn.functional.linear(rows, layer[0].weight, layer[0].bias))
+
+
 # ---------------------------------------------------------------- the thread policy (cpu)
 
 def test_another_process_keeping_a_core_busy_is_measured():

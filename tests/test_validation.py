@@ -367,3 +367,31 @@ def test_duplicates_see_the_images():
     assert "duplicate_example" not in V.validate(examples, near_duplicates=False).counts
     examples[1] = examples[0]
     assert V.validate(examples, near_duplicates=False).counts["duplicate_example"] == 1
+
+
+# -- the scanner's worker processes --------------------------------------------------------------------
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="fork is Linux-only here")
+def test_fork_map_returns_every_result_and_reports_failures():
+    import os
+
+    from ftlab.validation.scanner import fork_map
+
+    local = {"offset": 100}  # reaches the workers by fork, never pickled (a lambda could not be)
+    results = dict(fork_map(lambda x: x + local["offset"], [(k,) for k in range(20)], 2))
+    assert results == {k: k + 100 for k in range(20)}
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        dict(fork_map(lambda x: 1 / x, [(1,), (0,), (2,)], 2))
+    with pytest.raises(RuntimeError, match="exited early"):
+        dict(fork_map(lambda x: os._exit(3), [(1,), (2,)], 2))
+
+
+def test_function_messages_need_a_name():
+    call = {"role": "assistant", "content": None, "function_call": {"name": "meteo", "arguments": "{}"}}
+    answer = {"role": "function", "content": "18 gradi"}
+    examples = [{"messages": [{"role": "user", "content": "Meteo?"}, call, answer,
+                              {"role": "assistant", "content": "18 gradi."}]}] + G.good(9, 1)
+    issue = next(i for i in V.validate(examples).issues if i.code == "message_missing_key")
+    assert issue.values["key"] == "name" and issue.message_index == 3
+    answer["name"] = "meteo"
+    assert V.validate(examples).ok

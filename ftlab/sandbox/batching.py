@@ -3,7 +3,8 @@
 Why: on a CPU, one decoding step of the 135M stand-in is bound by reading its weights from
 memory (about 0.5 GB a step in float32), not by arithmetic, so 8 rows cost little more than 1
 (figures in benchmarks/sandbox_figures.md). A step uses the cores other processes leave
-free (``cpu``). A single greedy row's step reads a float16 output layer with float32 refinement
+free (``cpu``). A single row's step has its own shortcuts: its products split in two, one per
+core (``cpu.lone_row_layout``), and when greedy, a float16 output layer with float32 refinement
 (``greedyhead``: same argmax). One scheduler thread owns the model:
 
 * a new request is prefilled on its own, then joins the running batch at the next step, its KV
@@ -213,7 +214,7 @@ class Batcher:
         ids = torch.tensor([[r.last] for r in self.rows], device=device)
         positions = torch.tensor([[r.position] for r in self.rows], device=device)
         self.mask = F.pad(self.mask, (0, 1), value=1)
-        cpu.share_threads(self._others)
+        cpu.share_threads(self._others, most=2 if len(self.rows) == 1 else None)   # a lone row: two halves
         greedy = all(r.request.temperature <= 0 for r in self.rows)
         logits = self.engine.decode_step(ids, self.mask, positions, self.cache, greedy).cpu()
         by_request: dict[Request, list[int]] = {}

@@ -94,6 +94,8 @@ class Engine:
             self.model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
             self.model.to(device or models.default_device()).eval()
         self.device = next(self.model.parameters()).device
+        if self.device.type == "cpu":   # a lone row's step reads the weights faster (see cpu)
+            cpu.lone_row_layout(self.model)
         self.eos_ids = {i for i in (self.tokenizer.eos_token_id, self.model.generation_config.eos_token_id)
                         if isinstance(i, int)}
         self.context = getattr(self.model.config, "max_position_embeddings", 8192)

@@ -109,6 +109,8 @@ def check_messages(messages: Any, out: list) -> None:
         _check_content(m, role, i, out)
         if "name" in m and not isinstance(m["name"], str):
             out.append(("invalid_name", i, {}))
+        elif role == "function" and "name" not in m:  # ChatCompletionRequestFunctionMessage requires it
+            out.append(("message_missing_key", i, {"key": "name"}))
         if "weight" in m and (role != "assistant" or type(m["weight"]) is not int or m["weight"] not in WEIGHTS):
             out.append(("invalid_weight", i, {}))
         if "tool_calls" in m:
