@@ -113,6 +113,8 @@ def test_bad_requests_get_openais_errors(client, kw, param):
     with pytest.raises(openai.BadRequestError) as err:
         client.responses.create(**{"model": "gpt-4.1-nano", "input": "Ciao", **kw})
     assert err.value.body["param"] == param, err.value.body
+    assert err.value.body["code"] in ("invalid_value", "unsupported_value", "integer_below_min_value")
+    assert "{param}" not in err.value.body["message"]
 
 
 def test_unknown_model_is_404(client):

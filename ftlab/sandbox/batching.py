@@ -60,6 +60,15 @@ class Request:
     gen: torch.Generator
     events: queue.Queue = field(default_factory=queue.Queue)
     stopped: set = field(default_factory=set)   # rows the caller has ended (stop strings)
+    constraint: object = None   # constrained.Constraint: the tokens allowed next (response_format)
+
+    def allowed(self, logits: torch.Tensor, generated: list[list[int]]) -> torch.Tensor:
+        """The rows' logits, masked to what the constraint allows after each row's tokens."""
+        if self.constraint is None:
+            return logits
+        from .constrained import mask
+        return torch.stack([mask(row, self.constraint(self.prompt + tokens))
+                            for row, tokens in zip(logits, generated)])
 
 
 @dataclass(eq=False)
@@ -69,6 +78,7 @@ class _Row:
     last: int        # the token to feed next
     position: int    # that token's position in the sequence
     count: int = 1   # tokens generated so far
+    tokens: list = field(default_factory=list)   # kept only for a constrained request
 
 
 def _left_pad(t: torch.Tensor, width: int, dim: int) -> torch.Tensor:
@@ -182,9 +192,11 @@ class Batcher:
         cache = DynamicCache()
         cpu.share_threads(self._others)
         logits = self.engine.prefill(ids, cache)
-        first = sample(logits.cpu(), request.temperature, request.top_p, request.gen).tolist()
+        logits = request.allowed(logits.cpu(), [[] for _ in range(request.n)])
+        first = sample(logits, request.temperature, request.top_p, request.gen).tolist()
         request.events.put(list(enumerate(first)))
-        rows = [_Row(request, i, tok, len(request.prompt)) for i, tok in enumerate(first)]
+        rows = [_Row(request, i, tok, len(request.prompt), tokens=[tok] if request.constraint else [])
+                for i, tok in enumerate(first)]
         keep = [i for i, row in enumerate(rows) if not self._finished(row)]
         if keep:
             self._merge(cache, keep)
@@ -215,16 +227,19 @@ class Batcher:
         positions = torch.tensor([[r.position] for r in self.rows], device=device)
         self.mask = F.pad(self.mask, (0, 1), value=1)
         cpu.share_threads(self._others, most=2 if len(self.rows) == 1 else None)   # a lone row: two halves
-        greedy = all(r.request.temperature <= 0 for r in self.rows)
+        greedy = all(r.request.temperature <= 0 and r.request.constraint is None for r in self.rows)
         logits = self.engine.decode_step(ids, self.mask, positions, self.cache, greedy).cpu()
         by_request: dict[Request, list[int]] = {}
         for i, row in enumerate(self.rows):
             by_request.setdefault(row.request, []).append(i)
         for request, where in by_request.items():
-            tokens = sample(logits[where], request.temperature, request.top_p, request.gen).tolist()
+            rows = request.allowed(logits[where], [self.rows[i].tokens for i in where])
+            tokens = sample(rows, request.temperature, request.top_p, request.gen).tolist()
             for i, tok in zip(where, tokens):
                 row = self.rows[i]
                 row.last, row.position, row.count = tok, row.position + 1, row.count + 1
+                if request.constraint:
+                    row.tokens.append(tok)
             request.events.put([(self.rows[i].index, tok) for i, tok in zip(where, tokens)])
         self._keep([i for i, row in enumerate(self.rows) if not self._finished(row)])
 

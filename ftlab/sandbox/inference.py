@@ -172,12 +172,21 @@ class Engine:
         with self._tokenizer_lock:
             return self.tokenizer.decode(tokens, skip_special_tokens=True)
 
+    def constraint(self, response_format: dict | None):
+        """The decoding constraint of a ``response_format`` (None for plain text)."""
+        kind = (response_format or {}).get("type", "text")
+        if kind == "text":
+            return None
+        from .constrained import json_constraint
+        schema = response_format["json_schema"].get("schema") if kind == "json_schema" else None
+        return json_constraint(self.tokenizer, self.eos_ids, schema)
+
     def _steps(self, prompt: list[int], n: int, temperature: float, top_p: float, max_tokens: int,
-               seed: int | None, adapter_dir) -> tuple[Request, Iterator[list[tuple[int, int]]]]:
+               seed: int | None, adapter_dir, response_format=None) -> tuple[Request, Iterator[list[tuple[int, int]]]]:
         """Submit the request to the batcher; iterate ``(row, token)`` lists, one per step."""
         gen = torch.Generator().manual_seed(seed if seed is not None else int.from_bytes(os.urandom(4), "little"))
         request = Request(prompt, n, temperature, top_p, max_tokens, adapter_dir,
-                          self.weights_key(adapter_dir), gen)
+                          self.weights_key(adapter_dir), gen, constraint=self.constraint(response_format))
         self._batcher.submit(request)
 
         def events():
@@ -187,7 +196,7 @@ class Engine:
                 yield item
         return request, events()
 
-    def _generate(self, messages, adapter_dir, temperature, top_p, max_tokens, n, stop, seed):
+    def _generate(self, messages, adapter_dir, temperature, top_p, max_tokens, n, stop, seed, response_format=None):
         """Core loop: yields (row, text so far, finished reason or None, tokens) as rows progress."""
         stop = [stop] if isinstance(stop, str) else list(stop or [])
         prompt = self.prompt_ids(messages)
@@ -196,7 +205,7 @@ class Engine:
         done: list[str | None] = [None] * n
         yield len(prompt)
         if limit:
-            request, steps = self._steps(prompt, n, temperature, top_p, limit, seed, adapter_dir)
+            request, steps = self._steps(prompt, n, temperature, top_p, limit, seed, adapter_dir, response_format)
             try:
                 for new in steps:
                     for row, tok in new:
@@ -222,9 +231,10 @@ class Engine:
                 yield row, self._decode(tokens[row]), "length", len(tokens[row])
 
     def chat(self, messages: list[dict], *, adapter_dir=None, temperature: float = 1.0, top_p: float = 1.0,
-             max_tokens: int | None = None, n: int = 1, stop=None, seed: int | None = None) -> ChatResult:
+             max_tokens: int | None = None, n: int = 1, stop=None, seed: int | None = None,
+             response_format: dict | None = None) -> ChatResult:
         """Complete a conversation ``n`` times: ``ChatResult(choices, prompt_tokens)``."""
-        events = self._generate(messages, adapter_dir, temperature, top_p, max_tokens, n, stop, seed)
+        events = self._generate(messages, adapter_dir, temperature, top_p, max_tokens, n, stop, seed, response_format)
         prompt_tokens = next(events)
         final: dict[int, Choice] = {}
         for row, text, reason, count in events:
@@ -233,14 +243,16 @@ class Engine:
         return ChatResult([final[i] for i in range(n)], prompt_tokens)
 
     def stream(self, messages: list[dict], *, adapter_dir=None, temperature: float = 1.0, top_p: float = 1.0,
-               max_tokens: int | None = None, stop=None, seed: int | None = None) -> Stream:
+               max_tokens: int | None = None, stop=None, seed: int | None = None,
+               response_format: dict | None = None) -> Stream:
         """One completion as text deltas (see ``Stream``); text that may begin a stop string is
         held back until it is clear it does not."""
         stops = [stop] if isinstance(stop, str) else list(stop or [])
         hold = max((len(s) for s in stops), default=1) - 1
 
         def deltas():
-            events = self._generate(messages, adapter_dir, temperature, top_p, max_tokens, 1, stops, seed)
+            events = self._generate(messages, adapter_dir, temperature, top_p, max_tokens, 1, stops, seed,
+                                    response_format)
             prompt_tokens, sent = next(events), 0
             for _, text, reason, count in events:
                 safe = len(text) if reason else len(text) - hold

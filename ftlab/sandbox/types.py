@@ -277,6 +277,25 @@ def _chat_seed(value):
     return value
 
 
+def _response_format(value):
+    """``text``, ``json_object`` or ``json_schema`` with a ``json_schema.name`` (ResponseFormat*)."""
+    if value is None:
+        return None
+    kind = value.get("type") if isinstance(value, dict) else None
+    if kind not in ("text", "json_object", "json_schema"):
+        raise invalid("invalid_value", "Invalid value for 'response_format.type': expected 'text', "
+                      "'json_object' or 'json_schema'.", "response_format.type")
+    if kind == "json_schema":
+        spec = value.get("json_schema")
+        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+            raise invalid("missing_required_parameter", "Missing required parameter: "
+                          "'response_format.json_schema.name'.", "response_format.json_schema.name")
+        if not isinstance(spec.get("schema", {}), dict):
+            raise invalid("invalid_type", "Invalid type for 'response_format.json_schema.schema'.",
+                          "response_format.json_schema.schema")
+    return value
+
+
 class ChatRequest(BaseModel):
     """``POST /v1/chat/completions``: what the sandbox uses of it (other parameters are ignored)."""
     model: Annotated[str, BeforeValidator(lambda v: str(_required(v)))]
@@ -290,6 +309,16 @@ class ChatRequest(BaseModel):
     seed: Annotated[Any, BeforeValidator(_chat_seed)] = None
     stream: bool | None = False
     stream_options: dict | None = None
+    response_format: Annotated[Any, BeforeValidator(_response_format)] = None
+
+    @model_validator(mode="after")
+    def _json_mentioned(self):
+        # OpenAI's rule: json_object mode needs the word in the conversation
+        if (self.response_format or {}).get("type") == "json_object" and \
+                not any("json" in m.content.lower() for m in self.messages):
+            raise invalid("invalid_value", "'messages' must contain the word 'json' in some form, to use "
+                          "'response_format' of type 'json_object'.", "messages")
+        return self
 
     @property
     def include_usage(self) -> bool:
@@ -302,7 +331,7 @@ class ChatRequest(BaseModel):
                 "temperature": 1.0 if self.temperature is None else self.temperature,
                 "top_p": 1.0 if self.top_p is None else self.top_p,
                 "max_tokens": limit, "n": 1 if self.n is None else int(self.n), "stop": self.stop,
-                "seed": self.seed}
+                "seed": self.seed, "response_format": self.response_format}
 
 
 # -- responses -------------------------------------------------------------------------------------
