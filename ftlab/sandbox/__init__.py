@@ -6,6 +6,6 @@ per resource), ``types`` (pydantic request/response models), ``errors`` (OpenAI'
 ``dependencies`` (auth, store, engine for the routes), ``settings`` (every ``FTLAB_*``),
 ``catalog`` (the model names served), ``store`` (SQLite + blobs), ``worker`` (the job runner
 process), ``control`` (start/stop), ``models`` (the stand-in model), ``training/`` (LoRA
-fine-tuning), ``inference`` / ``batching`` / ``greedyhead`` (generation), ``cpu`` (threads and
-kernels).
+fine-tuning), ``inference`` / ``batching`` / ``greedyhead`` (generation), ``cpu`` (threads,
+kernels and the lone-row layout), ``job_errors`` (OpenAI's error for a bad training file).
 """
