@@ -4,8 +4,7 @@ tokens that keep the reply a valid JSON value (matching the schema, if one is gi
 Library: lm-format-enforcer (pure Python, CPU, PyPI; it walks a character-level JSON-schema
 parser over a prefix tree of the vocabulary). outlines (Rust core) and xgrammar (C++) were not
 tried: both bring compiled parts for one small model. benchmarks/bench_constrained.py prints the
-cost: on the shared 2-core machine, 4.6 tok/s constrained vs 4.8 plain (load ~14), plus the
-prefix tree built once per server. Its transformers adapter does not import with transformers 5,
+cost per token against plain decoding, and the prefix tree's one-off build per server. Its transformers adapter does not import with transformers 5,
 so the tokenizer data is built here with the same recipe. A schema reply may end in whitespace
 the parser allows before the end of the text.
 """
