@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import pytest
 
+# The sandbox's kernel settings (MKL strict mode, oneDNN below AMX) are read when torch loads its
+# math libraries; tests that train in-process need them before any test module imports torch.
+from ftlab.sandbox import cpu  # noqa: E402,F401
+
 
 @pytest.fixture(autouse=True)
 def _isolated_env(tmp_path, monkeypatch):

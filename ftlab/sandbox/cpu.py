@@ -5,7 +5,8 @@
   ``import ftlab``, so a student's own kernel keeps its defaults. ``MKL_CBWR=AUTO,STRICT``:
   MKL's strict reproducibility mode makes its matrix products independent of the thread count,
   so the same seed gives the same losses on 1 or 2 threads (without it the first loss of a run
-  differed in the 7th digit). A user's own value wins.
+  differed in the 7th digit); likewise oneDNN capped below AMX (see ``KERNELS``). A user's own
+  value wins.
 * ``lone_row_layout()``: the engine's linear layers read a lone row's step at the speed of the
   memory. A decoding step multiplies one vector by every weight (bound by reading memory), and
   MKL reads a matrix for one vector on one thread: weights stored input-major, which MKL streams
@@ -26,7 +27,11 @@ import os
 import time
 from pathlib import Path
 
-KERNELS = {"MKL_CBWR": "AUTO,STRICT"}
+# MKL_CBWR: see above. ONEDNN_MAX_CPU_ISA: on CPUs with AMX, oneDNN's AMX bfloat16 kernels (the
+# trainer's frozen matmuls) split their sums by thread count, and the same seed gave other losses
+# on 1 and 2 threads (step 2: 3.4727 vs 3.4691, Xeon with AMX); capped at AVX512-BF16 they do not.
+# The cap does nothing on CPUs without AMX.
+KERNELS = {"MKL_CBWR": "AUTO,STRICT", "ONEDNN_MAX_CPU_ISA": "AVX512_CORE_BF16"}
 
 
 def configure() -> None:
