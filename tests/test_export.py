@@ -195,3 +195,14 @@ def test_english_messages_and_the_public_name(home, monkeypatch):
     with pytest.raises(ex.ExportError, match="Unknown sandbox model"):
         ftlab.export("ft:nope", format="hf", out=home["root"] / "y", data_dir=home["dir"])
     assert callable(ftlab.export) and "export" in ftlab.__all__
+
+
+def test_llama_cpp_reads_the_gguf_and_answers_like_the_sandbox(home, sandbox_answers):
+    llama_cpp = pytest.importorskip(
+        "llama_cpp", reason="llama-cpp-python is not installed (it compiles llama.cpp from source: "
+                            "`pip install llama-cpp-python`; benchmarks/bench_export.py reports the same check)")
+    out = home["root"] / "f16" if (home["root"] / "f16").exists() else _export(home, "f16", format="gguf")
+    llama = llama_cpp.Llama(model_path=str(out / "model-f16.gguf"), n_ctx=1024, verbose=False)
+    answers = [llama.create_chat_completion(messages=p, temperature=0.0, max_tokens=N_TOKENS)
+               ["choices"][0]["message"]["content"] for p in prompts()]
+    assert sum(a == b for a, b in zip(answers, sandbox_answers)) >= len(answers) - 1

@@ -156,6 +156,7 @@ def adapter_from_full(folder: Path, out: Path) -> Path:
     from ftlab.sandbox import models
     base_dir = models.base_model_dir(progress=False)
     _check_shape(folder, base_dir)
+    models.tune_threads()   # ~200 SVDs: on a busy machine one thread beats two waiting for each other
     base, _ = models.load_base("cpu", progress=False)
     mine = _weights(folder)
     factors, problems = {}, []
