@@ -109,14 +109,16 @@ def test_what_the_engine_cannot_serve_is_refused(folders, tmp_path, monkeypatch)
     _refused(wrong, "import_incompatible", home)
 
 
-def test_a_full_fine_tune_is_refused(folders, tmp_path, monkeypatch):
+@pytest.mark.parametrize("changed, named", [("model.norm.weight", "model.norm.weight"),
+                                             ("model.layers.3.mlp.down_proj.weight", "down_proj")])
+def test_a_full_fine_tune_is_refused(folders, tmp_path, monkeypatch, changed, named):
     real = imports._weights
 
-    def changed(folder):
+    def with_change(folder):
         state = real(folder)
-        state["model.norm.weight"] = state["model.norm.weight"] * 1.01
-        state["model.layers.3.mlp.down_proj.weight"] += 1e-3 * torch.randn_like(state["model.layers.3.mlp.down_proj.weight"])
+        weight = state[changed]
+        state[changed] = weight * 1.01 if weight.dim() == 1 else weight + 1e-3 * torch.randn_like(weight)
         return state
-    monkeypatch.setattr(imports, "_weights", changed)
+    monkeypatch.setattr(imports, "_weights", with_change)
     text = _refused(folders / "mio-hf", "import_not_low_rank", tmp_path / "home")
-    assert "model.norm.weight" in text and "down_proj" in text
+    assert named in text

@@ -135,17 +135,22 @@ def _weights(folder: Path) -> dict:
 
 def low_rank(delta, rel_tol: float = 1e-3):
     """``(B, A)`` with ``B @ A ≈ delta`` of the smallest rank that keeps the error under ``rel_tol``
-    of the norm, or None when no rank up to ``MAX_RANK`` does."""
+    of the norm, or None when no rank up to ``MAX_RANK`` does. A randomized SVD (``svd_lowrank``,
+    a few times cheaper than a full one) finds the top ``MAX_RANK`` directions; whatever energy
+    they leave out is the error, so a full-rank update is recognised as such."""
     import torch
-    u, s, vh = torch.linalg.svd(delta.double(), full_matrices=False)
-    total = float(s.square().sum())
+    delta = delta.double()
+    total = float(delta.square().sum())
     if total == 0.0:
         return None
-    tail = s.square().flip(0).cumsum(0).flip(0)   # tail[k] = energy left out by keeping k
+    with torch.random.fork_rng(devices=[]):   # a fixed sketch: same folder, same adapter
+        torch.manual_seed(0)
+        u, s, v = torch.svd_lowrank(delta, q=min(MAX_RANK + 8, *delta.shape), niter=3)
+    kept = s.square().cumsum(0)
     for k in range(1, min(MAX_RANK, len(s)) + 1):
-        if k == len(s) or float(tail[k]) <= (rel_tol ** 2) * total:
+        if total - float(kept[k - 1]) <= (rel_tol ** 2) * total:
             root = s[:k].sqrt()
-            return (u[:, :k] * root).float(), (root[:, None] * vh[:k]).float()
+            return (u[:, :k] * root).float(), (root[:, None] * v[:, :k].T).float()
     return None
 
 
@@ -159,8 +164,8 @@ def adapter_from_full(folder: Path, out: Path) -> Path:
     models.tune_threads()   # ~200 SVDs: on a busy machine one thread beats two waiting for each other
     base, _ = models.load_base("cpu", progress=False)
     mine = _weights(folder)
-    factors, problems = {}, []
-    for name, param in base.state_dict().items():
+    problems, changed = [], {}
+    for name, param in base.state_dict().items():   # cheap checks first: refuse before any SVD
         if name not in mine:
             if name != "lm_head.weight":   # tied to the embeddings
                 problems.append(tr("manca {n}", "missing {n}", n=name))
@@ -168,15 +173,17 @@ def adapter_from_full(folder: Path, out: Path) -> Path:
         delta = mine[name].float() - param
         if not torch.any(delta != 0):
             continue
-        if param.dim() != 2 or ".layers." not in name:
-            if float(delta.abs().max()) > 1e-6:
-                problems.append(tr("{n} è cambiato", "{n} changed", n=name))
-            continue
+        if param.dim() == 2 and ".layers." in name:
+            changed[name] = delta
+        elif float(delta.abs().max()) > 1e-6:
+            problems.append(tr("{n} è cambiato", "{n} changed", n=name))
+    factors = {}
+    for name, delta in ({} if problems else changed).items():
         pair = low_rank(delta)
         if pair is None:
             problems.append(tr("{n}: aggiornamento non a basso rango", "{n}: not a low-rank update", n=name))
-        else:
-            factors[name.removesuffix(".weight")] = pair
+            break
+        factors[name.removesuffix(".weight")] = pair
     if problems:
         raise _fail("import_not_low_rank", "I pesi in {p} non differiscono dal modello base per un aggiornamento "
                     "LoRA (basso rango sui soli strati lineari), quindi la sandbox non può servirli: {d}.",
