@@ -59,7 +59,7 @@ def decode_rate_sandbox(client, model: str, messages, tokens: int) -> float:
 
 def find_llama(path: str | None):
     if path:
-        sys.path.insert(0, path)
+        sys.path.append(path)   # after site-packages: its own numpy or jinja2 must not shadow ours
     try:
         import llama_cpp
         return llama_cpp, None
