@@ -36,6 +36,7 @@ _EXPORTS = {
     "token_stats": "ftlab.tokens",
     "default_epochs": "ftlab.tokens",
     "estimate_training": "ftlab.tokens",
+    "export": "ftlab.export",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -96,14 +96,46 @@ def is_sandbox(client) -> bool:
     return backend_name(client) == "sandbox"
 
 
-def explain_error(exc) -> str | None:
-    """An Italian/English explanation for OpenAI's ``training_not_available`` refusal, else None."""
-    code = getattr(exc, "code", None) or (getattr(exc, "body", None) or {}).get("code")
-    if code != "training_not_available":
-        return None
-    return tr("OpenAI ha rifiutato il job (403 training_not_available): la tua organizzazione non può più "
-              "creare job di fine-tuning (chiusura progressiva dal {start}; per tutti dal {cutoff}). "
-              "Il caricamento dei file funziona ancora. Per addestrare usa la sandbox: ftlab.connect('sandbox').",
-              "OpenAI refused the job (403 training_not_available): your organisation can no longer create "
-              "fine-tuning jobs (winding down since {start}; for everyone from {cutoff}). File upload "
-              "still works. To train, use the sandbox: ftlab.connect('sandbox').", cutoff=CUTOFF, start=WIND_DOWN_START)
+# Retired course models, and the day the other families shut down with their fine-tunes (openai_spec).
+RETIRED = {"gpt-4.1-nano": SHUTDOWN_DATES["gpt-4.1-nano-2025-04-14"]}
+CLOSING = SHUTDOWN_DATES["gpt-4.1-mini-2025-04-14"]
+
+
+def _error_code(exc) -> str | None:
+    body = getattr(exc, "body", None)
+    body = body if isinstance(body, dict) else {}
+    return getattr(exc, "code", None) or body.get("code") or (body.get("error") or {}).get("code")
+
+
+def explain_error(exc, model: str | None = None) -> str | None:
+    """An Italian/English explanation for the refusals the course meets on OpenAI or Azure, else None:
+    403 ``training_not_available``, a retired model (404 ``model_not_found``), an Azure model with no
+    deployment (404 ``DeploymentNotFound``)."""
+    code, status = _error_code(exc), getattr(exc, "status_code", None)
+    if code == "training_not_available":
+        return tr("OpenAI ha rifiutato il job (403 training_not_available): la vostra organizzazione non può più "
+                  "creare job di fine-tuning (chiusura progressiva dal {start}; per tutti dal {cutoff}). "
+                  "Il caricamento dei file funziona ancora. Per addestrare usate la sandbox: ftlab.connect('sandbox').",
+                  "OpenAI refused the job (403 training_not_available): your organisation can no longer create "
+                  "fine-tuning jobs (winding down since {start}; for everyone from {cutoff}). File upload "
+                  "still works. To train, use the sandbox: ftlab.connect('sandbox').", cutoff=CUTOFF,
+                  start=WIND_DOWN_START)
+    if code == "DeploymentNotFound":
+        return tr("Azure OpenAI non trova il deployment {m!r} (404 DeploymentNotFound). Su Azure un modello, "
+                  "anche quello addestrato, risponde solo dopo un deployment (portale, Azure CLI o API di "
+                  "gestione, non l'SDK openai), e nel campo model va il nome del deployment.",
+                  "Azure OpenAI cannot find the deployment {m!r} (404 DeploymentNotFound). On Azure a model, "
+                  "fine-tuned ones included, answers only once deployed (portal, Azure CLI or the management "
+                  "API, not the openai SDK), and the model field takes the deployment's name.", m=model or "?")
+    if status == 404 and code == "model_not_found":
+        retired = next((f"{name} ({day})" for name, day in RETIRED.items() if model and name in model), None)
+        return tr("Il modello {m!r} non esiste o non è più servito (404 model_not_found). {why}Un modello "
+                  "addestrato smette di rispondere quando il suo modello base viene ritirato: gpt-4o, "
+                  "gpt-4o-mini, gpt-4.1 e gpt-4.1-mini chiudono il {closing} con tutti i loro fine-tune. "
+                  "Per continuare: la sandbox (ftlab.connect('sandbox')) o un modello esportato (capitolo 09).",
+                  "The model {m!r} does not exist or is no longer served (404 model_not_found). {why}A fine-tuned "
+                  "model stops answering when its base model is retired: gpt-4o, gpt-4o-mini, gpt-4.1 and "
+                  "gpt-4.1-mini shut down on {closing} with all their fine-tunes. To carry on: the sandbox "
+                  "(ftlab.connect('sandbox')) or an exported model (chapter 09).", m=model or "?",
+                  closing=CLOSING, why=tr("{r} è stato ritirato. ", "{r} was retired. ", r=retired) if retired else "")
+    return None

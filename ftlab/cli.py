@@ -1,4 +1,4 @@
-"""The ``ftlab`` command: ``ftlab validate|serve|files|jobs|models …``.
+"""The ``ftlab`` command: ``ftlab validate|serve|files|jobs|models|export|import …``.
 
 Each sub-command is a thin wrapper over a library function, so what the CLI does is what a
 notebook cell does. Handlers import their module lazily to keep ``ftlab --help`` instant.
@@ -144,6 +144,45 @@ def _cmd_models_list(client, args):
         print(f"{model.id}\t{model.owned_by}")
 
 
+# -- export / import: take a model home and bring one back (ftlab.export, ftlab.sandbox.imports) ----
+
+def _cmd_export(args) -> int:
+    from ftlab.export import ExportError, export
+    try:
+        out = export(args.model, format=args.format, quant=args.quant, out=args.out, force=args.force)
+    except ExportError as err:
+        print(f"ftlab: {err}", file=sys.stderr)
+        return 1
+    print(out)
+    return 0
+
+
+def _cmd_import(args) -> int:
+    from ftlab.export import ExportError
+    from ftlab.sandbox.imports import import_model
+    try:
+        print(import_model(args.dir, name=args.name, force=args.force))
+    except ExportError as err:
+        print(f"ftlab: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _add_transfer_commands(sub) -> None:
+    p = sub.add_parser("export", help="export a sandbox model as a Hugging Face folder or a GGUF file")
+    p.add_argument("model", help="ft:… model, ft:…:ckpt-step-N checkpoint, or the base model name")
+    p.add_argument("--format", choices=("hf", "gguf"), required=True)
+    p.add_argument("--quant", choices=("f16", "q8_0"), default=None, help="gguf only (default f16)")
+    p.add_argument("--out", required=True, help="target folder (must not exist, unless --force)")
+    p.add_argument("--force", action="store_true", help="replace an existing target folder")
+    p.set_defaults(func=_cmd_export)
+    p = sub.add_parser("import", help="register a PEFT adapter or HF model folder with the sandbox")
+    p.add_argument("dir")
+    p.add_argument("--name", default=None, help="model id becomes imported:NAME (default: folder name)")
+    p.add_argument("--force", action="store_true", help="replace an imported model of the same name")
+    p.set_defaults(func=_cmd_import)
+
+
 def _add_job_commands(sub) -> None:
     files = sub.add_parser("files", help="upload and list files").add_subparsers(dest="action",
                                                                                  required=True)
@@ -206,6 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_serve)
 
     _add_job_commands(sub)
+    _add_transfer_commands(sub)
     return parser
 
 

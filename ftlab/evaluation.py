@@ -14,11 +14,13 @@ import json
 import math
 import random
 import re
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ftlab import paths
+from ftlab.backend import explain_error
 from ftlab.coderunner import pick_function, run_code
 from ftlab.i18n import tr
 from ftlab.openai_spec import is_fine_tuned, is_local_url
@@ -84,10 +86,21 @@ def complete(client, model: str, messages: list, params: dict | None = None, *, 
     except Exception as exc:  # noqa: BLE001 - openai.APIError and transport errors alike
         record = {"output": "", "finish_reason": None, "prompt_tokens": None,
                   "completion_tokens": None, "error": f"{type(exc).__name__}: {_error_code(exc)}"}
+        if (why := explain_error(exc, model)) is not None:   # said once per reason, not once per row
+            _explain_once(why)
     record["latency_s"] = round(time.perf_counter() - start, 3)
     if cache and record["error"] is None:
         _cache_put(key, record)
     return record | {"cached": False}
+
+
+_EXPLAINED: set[str] = set()
+
+
+def _explain_once(text: str) -> None:
+    if text not in _EXPLAINED:
+        _EXPLAINED.add(text)
+        print(text, file=sys.stderr)
 
 
 def _error_code(exc: Exception) -> str:

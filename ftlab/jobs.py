@@ -19,6 +19,7 @@ from pathlib import Path
 
 import openai
 
+from ftlab.backend import explain_error
 from ftlab.i18n import tr
 from ftlab.openai_spec import (COURSE_MODEL, HYPERPARAMETER_RANGES, SEED_MAX, SUFFIX_MAX_LENGTH,  # noqa: F401
                                TERMINAL_STATUSES, seed_ok, suffix_ok)
@@ -345,8 +346,10 @@ def create_job(client, *, model: str, training_file, validation_file=None, hyper
         return client.fine_tuning.jobs.create(model=model, training_file=training_id,
                                               **params, **kw)
     except openai.PermissionDeniedError as err:
-        raise JobError(tr("Il backend non permette di creare job: {m}",
-                          "The backend does not allow creating jobs: {m}", m=_message(err))) from err
+        raise JobError(explain_error(err, model) or tr("Il backend non permette di creare job: {m}",
+                       "The backend does not allow creating jobs: {m}", m=_message(err))) from err
+    except openai.NotFoundError as err:   # a retired base model, or an Azure model not deployed
+        raise JobError(explain_error(err, model) or _message(err)) from err
     except openai.BadRequestError as err:
         raise JobInputError(tr("Il server ha rifiutato il job: {m}",
                                "The server rejected the job: {m}", m=_message(err))) from err
