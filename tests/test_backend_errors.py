@@ -10,7 +10,7 @@ import pytest
 from ftlab import evaluation, jobs
 from ftlab.backend import explain_error
 from ftlab.paths import DATA_DIR
-from tests.fake_openai import FakeOpenAI, httpx
+from fakes import FakeOpenAI, httpx  # the SDK's own httpx flavour
 
 
 def _error(status: int, code: str, message: str):
