@@ -326,8 +326,8 @@ def greedy_answers(path, conversations: list[list[dict]], *, max_tokens: int = 6
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from ftlab.sandbox.models import tune_threads
-    tune_threads()   # one thread on a busy machine: OpenMP threads would mostly wait for each other
+    from ftlab.sandbox import cpu
+    cpu.share_threads_now()   # the cores other processes leave free: busy threads would wait for each other
     path = Path(path)
     where = {"pretrained_model_name_or_path": str(path.parent), "gguf_file": path.name} if path.is_file() \
         else {"pretrained_model_name_or_path": str(path)}

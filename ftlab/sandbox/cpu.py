@@ -109,6 +109,14 @@ def share_threads(others: OtherProcesses, most: int | None = None) -> int:
     return threads
 
 
+def share_threads_now(every: float = 0.25) -> int:
+    """``share_threads`` for one long job outside the sandbox's loops (an export, an import):
+    measures the other processes for ``every`` seconds first."""
+    others = OtherProcesses(every)
+    time.sleep(every)
+    return share_threads(others)
+
+
 class LoneRowLinear(torch.nn.Linear):
     """``nn.Linear`` with an input-major weight that splits a lone row's product in two; other
     inputs (prompts, batches) take the usual ``F.linear``."""

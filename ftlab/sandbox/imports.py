@@ -158,10 +158,10 @@ def adapter_from_full(folder: Path, out: Path) -> Path:
     """Factor a full HF folder of the stand-in's shape into a LoRA adapter at ``out``."""
     import torch
 
-    from ftlab.sandbox import models
+    from ftlab.sandbox import cpu, models
     base_dir = models.base_model_dir(progress=False)
     _check_shape(folder, base_dir)
-    models.tune_threads()   # ~200 SVDs: on a busy machine one thread beats two waiting for each other
+    cpu.share_threads_now()   # ~200 SVDs: on a busy machine one thread beats two waiting for each other
     base, _ = models.load_base("cpu", progress=False)
     mine = _weights(folder)
     problems, changed = [], {}
