@@ -12,7 +12,6 @@ renamed into place at the end; an existing target is replaced only with ``force=
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import shutil
 import sys
@@ -70,11 +69,8 @@ def _is_base(model: str) -> bool:
 
 
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    from ftlab.sandbox.models import _sha256 as sha256   # one block-wise hash for the sandbox's files
+    return sha256(path)
 
 
 def _training(store, model: str) -> dict | None:

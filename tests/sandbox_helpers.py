@@ -32,6 +32,13 @@ def write_jsonl(path: Path, rows) -> Path:
     return path
 
 
+def upload_chat_file(client, folder: Path, n: int = 10):
+    """Upload ``n`` valid chat examples for fine-tuning; the file object."""
+    path = write_jsonl(folder / "train.jsonl", [chat_example(i) for i in range(n)])
+    with open(path, "rb") as f:
+        return client.files.create(file=f, purpose="fine-tune")
+
+
 def wait_for(client, job_id: str, statuses, timeout: float = 600):
     """Poll the job until its status is one of ``statuses``."""
     deadline = time.time() + timeout

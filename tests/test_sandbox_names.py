@@ -11,7 +11,7 @@ from openai.types.fine_tuning import FineTuningJob
 
 from ftlab import openai_spec as spec
 from ftlab.sandbox import catalog
-from sandbox_helpers import chat_example, required_fields_present, sandbox, write_jsonl
+from sandbox_helpers import required_fields_present, sandbox, upload_chat_file
 
 # The names code written for OpenAI uses, and the snapshot a job reports for each.
 NAMES = {"gpt-3.5-turbo": "gpt-3.5-turbo-0125", "gpt-3.5-turbo-0125": "gpt-3.5-turbo-0125",
@@ -31,9 +31,7 @@ def client(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def train_file(client, tmp_path_factory):
-    path = write_jsonl(tmp_path_factory.mktemp("data") / "train.jsonl", [chat_example(i) for i in range(10)])
-    with open(path, "rb") as f:
-        return client.files.create(file=f, purpose="fine-tune")
+    return upload_chat_file(client, tmp_path_factory.mktemp("data"))
 
 
 def test_spec_resolves_every_fine_tunable_name():

@@ -7,7 +7,7 @@ import pytest
 from openai.types import FileObject, Model
 from openai.types.fine_tuning import FineTuningJob, FineTuningJobEvent
 
-from sandbox_helpers import chat_example, required_fields_present, sandbox, write_jsonl
+from sandbox_helpers import required_fields_present, sandbox, upload_chat_file
 
 # In OpenAI's job objects (openai-openapi.yaml, the jobs examples) but not yet in the SDK's type.
 JOB_EXTRAS = {"user_provided_suffix"}
@@ -21,9 +21,7 @@ def client(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def train_file(client, tmp_path_factory):
-    path = write_jsonl(tmp_path_factory.mktemp("data") / "train.jsonl", [chat_example(i) for i in range(10)])
-    with open(path, "rb") as f:
-        return client.files.create(file=f, purpose="fine-tune")
+    return upload_chat_file(client, tmp_path_factory.mktemp("data"))
 
 
 def sent(raw) -> dict:
