@@ -1,7 +1,9 @@
 """``ftlab.connect()``: an ``openai.OpenAI`` client for the sandbox, OpenAI or Azure OpenAI.
 
 The notebooks' first cell is ``client = ftlab.connect()``. The sandbox (default) is started in the
-background for ``$FTLAB_HOME`` when it is not running yet. Whatever the backend, connect() prints
+background for ``$FTLAB_HOME`` when it is not running yet, unless ``FTLAB_BASE_URL`` (or
+``OPENAI_BASE_URL``) names a class server: then the client uses it with ``FTLAB_API_KEY`` (or
+``OPENAI_API_KEY``), the student's key, and the notebooks run unchanged. Whatever the backend, connect() prints
 which one is live; it never prints a key.
 """
 from __future__ import annotations
@@ -27,11 +29,32 @@ def connect(backend: str | None = None, *, data_dir=None, quiet: bool = False):
     return client
 
 
+def class_server() -> tuple[str, str] | None:
+    """``(base_url, key)`` of the class server the environment names, or None for a local sandbox."""
+    env = os.environ
+    url = env.get("FTLAB_BASE_URL") or env.get("OPENAI_BASE_URL")
+    if not url:
+        return None
+    key = env.get("FTLAB_API_KEY") or env.get("OPENAI_API_KEY")
+    if not key:
+        raise RuntimeError(tr("{url} è un server di classe: serve la chiave dello studente in FTLAB_API_KEY.",
+                              "{url} is a class server: the student's key must be in FTLAB_API_KEY.", url=url))
+    return url, key
+
+
+def whoami(client) -> dict:
+    """The class server's ``/health``: its backend and the caller (``{"name", "role"}``)."""
+    root = str(client.base_url).rstrip("/").removesuffix("/v1")
+    return client.get(root + "/health", cast_to=object)
+
+
 def _sandbox(data_dir):
     import openai
 
     from ftlab.sandbox import catalog, control
 
+    if remote := class_server():
+        return _class_server(*remote)
     info = control.start(data_dir)
     client = openai.OpenAI(base_url=info["base_url"], api_key=control.token(data_dir))
     banner = tr("Backend: sandbox locale ftlab su {url} (dati in {home}).\n"
@@ -42,6 +65,34 @@ def _sandbox(data_dir):
                 "stand-in: {under}. No key, no cost, no network.",
                 url=info["base_url"], home=control.data_dir(data_dir), under=catalog.underneath(),
                 aliases=", ".join(ALIASES))
+    return client, banner
+
+
+def _class_server(url: str, key: str):
+    import openai
+
+    client = openai.OpenAI(base_url=url, api_key=key)
+    try:
+        health = whoami(client)
+    except openai.AuthenticationError:
+        raise RuntimeError(tr("Il server di classe {url} rifiuta la chiave in FTLAB_API_KEY (revocata o "
+                              "sbagliata): chiedetene una nuova al docente.",
+                              "The class server {url} refuses the key in FTLAB_API_KEY (revoked or wrong): "
+                              "ask the instructor for a new one.", url=url)) from None
+    if not isinstance(health, dict) or health.get("backend") != "sandbox":
+        raise RuntimeError(tr("{url} non è un server ftlab (FTLAB_BASE_URL).",
+                              "{url} is not an ftlab server (FTLAB_BASE_URL).", url=url))
+    caller = health.get("caller") or {}
+    who = caller.get("name", "?")
+    if caller.get("role") == "instructor":
+        who = tr("docente (vede tutti gli studenti)", "instructor (sees every student)")
+    banner = tr("Backend: server di classe ftlab su {url}, utente: {who}.\n"
+                "I nomi dei modelli OpenAI del corso usano qui un modello sostitutivo: {under}. "
+                "Nessun costo; i vostri file, job e modelli li vedete solo voi.",
+                "Backend: ftlab class server at {url}, user: {who}.\n"
+                "The course's OpenAI model names run here on a stand-in: {under}. No cost; your files, "
+                "jobs and models are visible to you only.", url=url, who=who,
+                under=health.get("underneath", "?"))
     return client, banner
 
 

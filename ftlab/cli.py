@@ -1,4 +1,4 @@
-"""The ``ftlab`` command: ``ftlab validate|serve|files|jobs|models|export|import …``.
+"""The ``ftlab`` command: ``ftlab validate|serve|files|jobs|models|export|import|class …``.
 
 Each sub-command is a thin wrapper over a library function, so what the CLI does is what a
 notebook cell does. Handlers import their module lazily to keep ``ftlab --help`` instant.
@@ -227,6 +227,91 @@ def _add_job_commands(sub) -> None:
     models.add_parser("list", help="list models").set_defaults(func=_cmd_models_list)
 
 
+# -- class: the class server's roster (ftlab.sandbox.roster) and its queue ---------------------------
+
+def _roster(args):
+    from ftlab.sandbox import control
+    from ftlab.sandbox.roster import Roster
+    return Roster(control.data_dir(args.data_dir))
+
+
+def _roster_guarded(handler):
+    """A roster error becomes one coded line on stderr and exit code 1; nothing is changed."""
+    def run(args) -> int:
+        from ftlab.sandbox.roster import RosterError
+        try:
+            return handler(args) or 0
+        except RosterError as err:
+            print(f"ftlab: {err.code}: {err}", file=sys.stderr)
+            return 1
+    return run
+
+
+def _print_keys(pairs) -> None:
+    import csv
+    out = csv.writer(sys.stdout, lineterminator="\n")
+    out.writerow(["name", "api_key"])
+    out.writerows(pairs)
+
+
+@_roster_guarded
+def _cmd_class_add(args):
+    from ftlab.i18n import tr
+    from ftlab.sandbox.roster import read_names
+    _print_keys(_roster(args).add(read_names(args.roster)))
+    print(tr("Le chiavi sono mostrate solo ora: consegnatele agli studenti (il server ne tiene solo l'hash).",
+             "The keys are shown only now: hand them to the students (the server keeps only their hash)."),
+          file=sys.stderr)
+
+
+@_roster_guarded
+def _cmd_class_list(args):
+    for e in _roster(args).entries():
+        state = "revoked" if e["revoked_at"] else "active"
+        print(f"{e['name']}\t{e['role']}\t{state}\t{e['hint']}")
+
+
+@_roster_guarded
+def _cmd_class_revoke(args):
+    _roster(args).revoke(args.name)
+    print(f"{args.name}\trevoked")
+
+
+@_roster_guarded
+def _cmd_class_rotate(args):
+    _print_keys([(args.name, _roster(args).rotate(args.name))])
+
+
+@_roster_guarded
+def _cmd_class_instructor(args):
+    from ftlab.sandbox.roster import INSTRUCTOR
+    _print_keys([(INSTRUCTOR, _roster(args).instructor())])
+
+
+def _cmd_class_status(args) -> int:
+    from ftlab.sandbox import classroom, control
+    print(classroom.status_text(control.data_dir(args.data_dir)))
+    return 0
+
+
+def _add_class_commands(sub) -> None:
+    cls = sub.add_parser("class", help="the class server: student keys and the queue")
+    cls.add_argument("--data-dir", default=None, help="the class server's data dir (default $FTLAB_HOME)")
+    actions = cls.add_subparsers(dest="action", required=True)
+    p = actions.add_parser("add", help="one key per name of ROSTER.csv (a 'name' column); prints name,api_key once")
+    p.add_argument("roster")
+    p.set_defaults(func=_cmd_class_add)
+    actions.add_parser("list", help="names, roles, key state (never the keys)").set_defaults(func=_cmd_class_list)
+    for name, func, text in (("revoke", _cmd_class_revoke, "the key of NAME stops working"),
+                             ("rotate", _cmd_class_rotate, "a new key for NAME (the old one stops working)")):
+        p = actions.add_parser(name, help=text)
+        p.add_argument("name")
+        p.set_defaults(func=func)
+    actions.add_parser("instructor", help="a new instructor key (sees every student; the old one stops working)"
+                       ).set_defaults(func=_cmd_class_instructor)
+    actions.add_parser("status", help="the queue and each student's files and jobs").set_defaults(func=_cmd_class_status)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ftlab", description="ftlab: fine-tuning course tools")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -239,13 +324,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("serve", help="run the local sandbox server in the foreground")
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--host", default="127.0.0.1", help="loopback only, unless --class")
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--data-dir", default=None)
+    p.add_argument("--class", dest="class_mode", action="store_true",
+                   help="the class server: per-student keys (ftlab class add), any --host")
     p.set_defaults(func=_cmd_serve)
 
     _add_job_commands(sub)
     _add_transfer_commands(sub)
+    _add_class_commands(sub)
     return parser
 
 

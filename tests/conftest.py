@@ -13,5 +13,6 @@ def _isolated_env(tmp_path, monkeypatch):
     # A test never touches the user's ~/.ftlab; the model cache (FTLAB_CACHE) stays shared.
     monkeypatch.setenv("FTLAB_HOME", str(tmp_path / "ftlab-home"))
     monkeypatch.setenv("FTLAB_LANG", "it")
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "FTLAB_BASE_URL", "FTLAB_API_KEY"):
+        monkeypatch.delenv(var, raising=False)   # a class server's variables would redirect connect()
     monkeypatch.delenv("FTLAB_BACKEND", raising=False)

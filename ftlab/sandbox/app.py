@@ -13,12 +13,15 @@ from fastapi import Depends, FastAPI, Request
 from . import errors, settings
 from .dependencies import authenticate
 from .inference import LazyEngine
+from .roster import Roster
 from .routes import ROUTERS
 from .store import Store
 
 
 def create_app(data_dir: str | Path, token: str, *, max_file_bytes: int | None = None,
-               run_worker: bool = True) -> FastAPI:
+               run_worker: bool = True, class_mode: bool = False) -> FastAPI:
+    """The app for a data dir; ``class_mode`` also accepts the roster's keys (``roster``), each
+    student seeing only their own project."""
     @asynccontextmanager
     async def lifespan(app):
         supervisor = None
@@ -35,6 +38,7 @@ def create_app(data_dir: str | Path, token: str, *, max_file_bytes: int | None =
     app.state.store, app.state.token, app.state.engine = Store(data_dir), token, LazyEngine()
     app.state.max_file_bytes = max_file_bytes or settings.current().max_file_bytes
     app.state.supervisor = None
+    app.state.roster = Roster(data_dir) if class_mode else None
     errors.install(app)
     app.middleware("http")(refuse_oversized_uploads)
     for router in ROUTERS:

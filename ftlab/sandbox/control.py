@@ -4,7 +4,10 @@ One server per data dir: it holds ``server.lock`` while it runs and writes ``ser
 host, port). The bearer token lives in ``token`` (mode 0600) and is made on first use.
 
     python -m ftlab.sandbox.control start|status|stop [--data-dir DIR]
-    python -m ftlab.sandbox.control serve [--host 127.0.0.1] [--port 0] [--data-dir DIR]
+    python -m ftlab.sandbox.control serve [--host 127.0.0.1] [--port 0] [--data-dir DIR] [--class]
+
+Without ``--class`` the server binds to loopback only and takes the token alone; with it (the class
+server, ``roster``) it binds where ``--host`` says and takes the roster's keys too.
 """
 from __future__ import annotations
 
@@ -87,14 +90,16 @@ def _other_server(d: Path, own_pid: int) -> bool:
     return pid != own_pid and _pid_alive(pid)
 
 
-def start(path=None, *, timeout: float = 60.0, env: dict | None = None) -> dict:
-    """Return the running server of the data dir, starting one in the background if needed."""
+def start(path=None, *, timeout: float = 60.0, env: dict | None = None, class_mode: bool = False) -> dict:
+    """Return the running server of the data dir, starting one in the background if needed
+    (``class_mode``: the class server, on loopback; ``ftlab serve --class --host`` for the network)."""
     d = data_dir(path)
     info = status(d)
     if info:
         return info
     log = open(d / "server.log", "ab")
-    proc = subprocess.Popen([sys.executable, "-m", "ftlab.sandbox.control", "serve", "--data-dir", str(d)],
+    argv = [sys.executable, "-m", "ftlab.sandbox.control", "serve", "--data-dir", str(d)]
+    proc = subprocess.Popen(argv + (["--class"] if class_mode else []),
                             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             env={**os.environ, **(env or {})},
                             start_new_session=True)  # survives the notebook kernel's Ctrl-C
@@ -140,8 +145,17 @@ def stop(path=None, *, timeout: float = 60.0) -> bool:
     return True
 
 
-def serve(path=None, host: str = "127.0.0.1", port: int = 0, *, quiet: bool = False) -> int:
+def serve(path=None, host: str = "127.0.0.1", port: int = 0, *, quiet: bool = False,
+          class_mode: bool = False) -> int:
     """Run the server in the foreground until Ctrl-C / SIGTERM."""
+    from ftlab.openai_spec import LOCAL_HOSTS
+
+    if not class_mode and host not in LOCAL_HOSTS:
+        # the single-user sandbox has one token for everything: never on the network
+        print(tr("Senza --class la sandbox ascolta solo in locale (127.0.0.1), non su {host}.",
+                 "Without --class the sandbox listens on loopback only (127.0.0.1), not on {host}.",
+                 host=host), file=sys.stderr)
+        return 2
     from . import cpu, settings
     cpu.configure()   # this process, and the worker it starts, before torch loads
     import uvicorn
@@ -161,10 +175,16 @@ def serve(path=None, host: str = "127.0.0.1", port: int = 0, *, quiet: bool = Fa
     sock.bind((host, port))
     port = sock.getsockname()[1]
     config = settings.current()
-    app = create_app(d, token(d), max_file_bytes=config.max_file_bytes, run_worker=config.run_worker)
-    info = {"pid": os.getpid(), "host": host, "port": port, "base_url": f"http://{host}:{port}/v1"}
+    app = create_app(d, token(d), max_file_bytes=config.max_file_bytes, run_worker=config.run_worker,
+                     class_mode=class_mode)
+    info = {"pid": os.getpid(), "host": host, "port": port, "base_url": f"http://{host}:{port}/v1",
+            "class_mode": class_mode}
     (d / INFO).write_text(json.dumps(info))
-    if not quiet:
+    if not quiet and class_mode:
+        print(tr("Server di classe ftlab in ascolto su {url} (dati in {d}; chiavi: ftlab class add ROSTER.csv)",
+                 "ftlab class server listening on {url} (data in {d}; keys: ftlab class add ROSTER.csv)",
+                 url=info["base_url"], d=d), flush=True)
+    elif not quiet:
         print(tr("Sandbox ftlab in ascolto su {url} (dati in {d}; token nel file {d}/token)",
                  "ftlab sandbox listening on {url} (data in {d}; token in {d}/token)",
                  url=info["base_url"], d=d), flush=True)
@@ -186,7 +206,7 @@ def serve(path=None, host: str = "127.0.0.1", port: int = 0, *, quiet: bool = Fa
 
 def cli_serve(args) -> int:
     """``ftlab serve``: the server in the foreground."""
-    return serve(args.data_dir, args.host, args.port)
+    return serve(args.data_dir, args.host, args.port, class_mode=getattr(args, "class_mode", False))
 
 
 def main(argv=None) -> int:
@@ -195,6 +215,7 @@ def main(argv=None) -> int:
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--class", dest="class_mode", action="store_true")
     args = parser.parse_args(argv)
     if args.action == "serve":
         return cli_serve(args)

@@ -1,8 +1,9 @@
 """What the routes get from FastAPI's dependency injection: the caller's check, the store, the engine.
 
-``create_app`` puts the data dir's store, bearer token and lazily loaded engine on ``app.state``;
-a route declares what it needs (``store: Store = Depends(get_store)``), so a router for a new
-resource, or per-key projects later, change these functions and not the routes.
+``create_app`` puts the data dir's store, bearer token, class roster (class mode) and lazily loaded
+engine on ``app.state``; a route declares what it needs (``store: Store = Depends(get_store)``).
+``authenticate`` names the caller; ``get_store`` hands each caller the view of their own project,
+so the routes never check who may see what.
 """
 from __future__ import annotations
 
@@ -11,19 +12,33 @@ import secrets
 from fastapi import Request
 
 from .errors import unauthorized
+from .roster import Caller
 from .store import Store
+
+OWNER = Caller("owner", "owner")   # the data dir's token: the single-user sandbox, or the machine's admin
 
 
 def authenticate(request: Request) -> None:
-    """Every call carries the data dir's token as ``Authorization: Bearer …``."""
+    """Every call carries ``Authorization: Bearer KEY``: the data dir's token or, in class mode, a
+    live key of the roster."""
     sent = request.headers.get("authorization", "")
-    token = request.app.state.token
-    if not (sent.startswith("Bearer ") and secrets.compare_digest(sent[7:].encode(), token.encode())):
+    key = sent[7:] if sent.startswith("Bearer ") else ""
+    caller = None
+    if key and secrets.compare_digest(key.encode(), request.app.state.token.encode()):
+        caller = OWNER
+    elif key and request.app.state.roster is not None:
+        caller = request.app.state.roster.caller(key)
+    if caller is None:
         raise unauthorized()
+    request.state.caller = caller
+
+
+def get_caller(request: Request) -> Caller:
+    return request.state.caller
 
 
 def get_store(request: Request) -> Store:
-    return request.app.state.store
+    return request.app.state.store.for_project(request.state.caller.project)
 
 
 def get_engine(request: Request):

@@ -4,9 +4,16 @@ Every method opens its own short connection, so the API's threads and the worker
 the same data dir at once; state changes run in ``BEGIN IMMEDIATE`` transactions so that, say, a
 cancel and the worker finishing a job cannot both win. Uploaded bytes are stored under the file's
 generated id, never under the name the client sent, so no name can escape the blob directory.
+
+Projects (class mode, one per student key): files, jobs, models and responses carry the project
+that made them; ``for_project(p)`` is a view that sees and makes only project ``p``'s objects, so
+another project's id is simply "not found". The unscoped store (``project=None``: the single-user
+sandbox, the instructor, the worker) sees everything. Events and checkpoints belong to a job, and
+the routes reach them only through a job the caller can see.
 """
 from __future__ import annotations
 
+import copy
 import json
 import secrets
 import shutil
@@ -44,6 +51,8 @@ CREATE TABLE IF NOT EXISTS models (
 CREATE TABLE IF NOT EXISTS responses (
     id TEXT PRIMARY KEY, body TEXT NOT NULL, conversation TEXT NOT NULL);
 """
+# tables whose rows belong to a project ('' = made without one: the single-user sandbox's)
+PROJECT_TABLES = ("files", "jobs", "models", "responses")
 
 
 class PageError(ValueError):
@@ -72,6 +81,7 @@ class Store:
     """All persistent state of one sandbox data dir."""
 
     def __init__(self, data_dir: str | Path):
+        self.project: str | None = None
         self.dir = Path(data_dir)
         self.blobs = self.dir / "blobs"
         self.adapters = self.dir / "adapters"
@@ -82,6 +92,20 @@ class Store:
         with self._conn() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(SCHEMA)
+            _add_project_columns(conn)
+
+    def for_project(self, project: str | None) -> "Store":
+        """A view of this store limited to ``project`` (None: everything)."""
+        view = copy.copy(self)
+        view.project = project
+        return view
+
+    def _mine(self, column: str = "project") -> tuple[str, tuple]:
+        """A WHERE clause (and its args) keeping only this view's rows."""
+        return ("1", ()) if self.project is None else (f"{column} = ?", (self.project,))
+
+    def _owner(self) -> str:
+        return self.project or ""
 
     # -- plumbing ------------------------------------------------------------------------------
     @contextmanager
@@ -111,7 +135,8 @@ class Store:
         """One page of ``table`` ordered by insertion, and whether more follow."""
         with self._conn() as conn:
             if after:
-                row = conn.execute(f"SELECT seq FROM {table} WHERE id = ?", (after,)).fetchone()
+                row = conn.execute(f"SELECT seq FROM {table} WHERE id = ? AND {where}",
+                                   (after, *args)).fetchone()
                 if row is None:
                     raise PageError(after)
                 where += " AND seq < ?" if desc else " AND seq > ?"
@@ -143,20 +168,24 @@ class Store:
 
     def _insert_file(self, file_id: str, size: int, filename: str, purpose: str) -> dict:
         with self.tx() as conn:
-            conn.execute("INSERT INTO files (id, bytes, created_at, filename, purpose, status) "
-                         "VALUES (?, ?, ?, ?, ?, 'processed')", (file_id, size, now(), filename, purpose))
+            conn.execute("INSERT INTO files (id, bytes, created_at, filename, purpose, status, project) "
+                         "VALUES (?, ?, ?, ?, ?, 'processed', ?)",
+                         (file_id, size, now(), filename, purpose, self._owner()))
         return self.get_file(file_id)
 
     def get_file(self, file_id: str) -> dict | None:
+        where, args = self._mine()
         with self._conn() as conn:
-            row = conn.execute("SELECT * FROM files WHERE id = ?", (file_id,)).fetchone()
+            row = conn.execute(f"SELECT * FROM files WHERE id = ? AND {where}", (file_id, *args)).fetchone()
         return _file(row) if row else None
 
     def file_path(self, file_id: str) -> Path:
         return self.blobs / file_id
 
     def list_files(self, *, purpose: str | None, after: str | None, limit: int, order: str):
-        where, args = ("purpose = ?", (purpose,)) if purpose else ("1", ())
+        where, args = self._mine()
+        if purpose:
+            where, args = f"{where} AND purpose = ?", (*args, purpose)
         rows, more = self._page("files", where, args, after=after, limit=limit, desc=order == "desc")
         return [_file(r) for r in rows], more
 
@@ -173,23 +202,33 @@ class Store:
                          (file_id, key, json.dumps(result)))
 
     def delete_file(self, file_id: str) -> bool:
+        where, args = self._mine()
         with self.tx() as conn:
+            gone = conn.execute(f"DELETE FROM files WHERE id = ? AND {where}", (file_id, *args)).rowcount
+            if not gone:
+                return False
             conn.execute("DELETE FROM file_checks WHERE file_id = ?", (file_id,))
-            gone = conn.execute("DELETE FROM files WHERE id = ?", (file_id,)).rowcount
         self.file_path(file_id).unlink(missing_ok=True)
         return bool(gone)
 
     # -- jobs ----------------------------------------------------------------------------------
     def add_job(self, job: dict) -> dict:
         with self.tx() as conn:
-            conn.execute("INSERT INTO jobs (id, status, body) VALUES (?, ?, ?)",
-                         (job["id"], job["status"], json.dumps(job)))
+            conn.execute("INSERT INTO jobs (id, status, body, project) VALUES (?, ?, ?, ?)",
+                         (job["id"], job["status"], json.dumps(job), self._owner()))
         return job
 
     def get_job(self, job_id: str) -> dict | None:
+        where, args = self._mine()
         with self._conn() as conn:
-            row = conn.execute("SELECT body FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            row = conn.execute(f"SELECT body FROM jobs WHERE id = ? AND {where}", (job_id, *args)).fetchone()
         return json.loads(row["body"]) if row else None
+
+    def job_project(self, job_id: str) -> str:
+        """The project that made the job ('' for the single-user sandbox's)."""
+        with self._conn() as conn:
+            row = conn.execute("SELECT project FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return row["project"] if row else ""
 
     def job_state(self, job_id: str) -> dict:
         """Private per-job state of the worker (resume dir, step timings); never sent to clients."""
@@ -214,7 +253,7 @@ class Store:
         return job
 
     def list_jobs(self, *, after: str | None, limit: int, metadata: dict | None = None):
-        rows, more = self._page("jobs", "1", (), after=after, limit=1_000_000)
+        rows, more = self._page("jobs", *self._mine(), after=after, limit=1_000_000)
         jobs = [json.loads(r["body"]) for r in rows]
         if metadata:
             jobs = [j for j in jobs if all((j.get("metadata") or {}).get(k) == v for k, v in metadata.items())]
@@ -227,6 +266,32 @@ class Store:
             rows = conn.execute(f"SELECT body FROM jobs WHERE status IN ({marks}) ORDER BY seq",
                                 statuses).fetchall()
         return [json.loads(r["body"]) for r in rows]
+
+    def usage(self) -> dict[str, dict]:
+        """Per project: files and their bytes, and jobs per status (``ftlab class status``, quotas)."""
+        where, args = self._mine()
+        out: dict[str, dict] = {}
+        with self._conn() as conn:
+            for r in conn.execute(f"SELECT project, COUNT(*) n, COALESCE(SUM(bytes), 0) b FROM files "
+                                  f"WHERE {where} GROUP BY project", args):
+                out.setdefault(r["project"], {"files": 0, "bytes": 0, "jobs": {}}).update(files=r["n"], bytes=r["b"])
+            for r in conn.execute(f"SELECT project, status, COUNT(*) n FROM jobs WHERE {where} "
+                                  "GROUP BY project, status", args):
+                out.setdefault(r["project"], {"files": 0, "bytes": 0, "jobs": {}})["jobs"][r["status"]] = r["n"]
+        return out
+
+    def queued_jobs(self) -> list[dict]:
+        """The queued jobs, oldest first, each as ``{"job", "project", "seq"}`` (the fair queue's input)."""
+        with self._conn() as conn:
+            rows = conn.execute("SELECT body, project, seq FROM jobs WHERE status = 'queued' ORDER BY seq").fetchall()
+        return [{"job": json.loads(r["body"]), "project": r["project"], "seq": r["seq"]} for r in rows]
+
+    def last_starts(self) -> dict[str, float]:
+        """When each project's latest job started training (``state.started_at``, set by the worker)."""
+        with self._conn() as conn:
+            rows = conn.execute("SELECT project, MAX(json_extract(state, '$.started_at')) t FROM jobs "
+                                "WHERE json_extract(state, '$.started_at') IS NOT NULL GROUP BY project").fetchall()
+        return {r["project"]: r["t"] for r in rows}
 
     # -- events --------------------------------------------------------------------------------
     def add_event(self, job_id: str, message: str, *, level: str = "info", type: str = "message",
@@ -274,30 +339,39 @@ class Store:
         dest = self.adapters / model_id.replace(":", "_")
         shutil.copytree(adapter_src, dest, dirs_exist_ok=True)
         with self.tx() as conn:
-            conn.execute("INSERT INTO models (id, created, owned_by, job_id, adapter_dir) VALUES (?, ?, ?, ?, ?)",
-                         (model_id, now(), owned_by, job_id, str(dest)))
+            conn.execute("INSERT INTO models (id, created, owned_by, job_id, adapter_dir, project) "
+                         "VALUES (?, ?, ?, ?, ?, ?)", (model_id, now(), owned_by, job_id, str(dest), self._owner()))
 
     def list_models(self) -> list[dict]:
+        where, args = self._mine()
         with self._conn() as conn:
-            rows = conn.execute("SELECT * FROM models ORDER BY seq").fetchall()
+            rows = conn.execute(f"SELECT * FROM models WHERE {where} ORDER BY seq", args).fetchall()
         return [_model(r) for r in rows]
 
     def adapter_for(self, model_id: str) -> Path | None:
         """The adapter dir of a fine-tuned model or of a checkpoint, or None if unknown."""
+        where, args = self._mine()
+        job_where, job_args = self._mine("jobs.project")
         with self._conn() as conn:
-            row = (conn.execute("SELECT adapter_dir FROM models WHERE id = ?", (model_id,)).fetchone()
-                   or conn.execute("SELECT adapter_dir FROM checkpoints WHERE model = ?", (model_id,)).fetchone())
+            row = (conn.execute(f"SELECT adapter_dir FROM models WHERE id = ? AND {where}",
+                                (model_id, *args)).fetchone()
+                   or conn.execute("SELECT checkpoints.adapter_dir FROM checkpoints JOIN jobs ON jobs.id = "
+                                   f"checkpoints.job_id WHERE checkpoints.model = ? AND {job_where}",
+                                   (model_id, *job_args)).fetchone())
         return Path(row["adapter_dir"]) if row else None
 
     def get_model(self, model_id: str) -> dict | None:
+        where, args = self._mine()
         with self._conn() as conn:
-            row = conn.execute("SELECT * FROM models WHERE id = ?", (model_id,)).fetchone()
+            row = conn.execute(f"SELECT * FROM models WHERE id = ? AND {where}", (model_id, *args)).fetchone()
         return _model(row) if row else None
 
     def delete_model(self, model_id: str) -> bool:
+        where, args = self._mine()
         with self.tx() as conn:
-            row = conn.execute("SELECT adapter_dir FROM models WHERE id = ?", (model_id,)).fetchone()
-            conn.execute("DELETE FROM models WHERE id = ?", (model_id,))
+            row = conn.execute(f"SELECT adapter_dir FROM models WHERE id = ? AND {where}",
+                               (model_id, *args)).fetchone()
+            conn.execute(f"DELETE FROM models WHERE id = ? AND {where}", (model_id, *args))
         if row:
             shutil.rmtree(row["adapter_dir"], ignore_errors=True)
         return row is not None
@@ -305,17 +379,29 @@ class Store:
     # -- responses (store=true): the object and the whole conversation, for previous_response_id --
     def add_response(self, response: dict, conversation: list[dict]) -> None:
         with self.tx() as conn:
-            conn.execute("INSERT INTO responses (id, body, conversation) VALUES (?, ?, ?)",
-                         (response["id"], json.dumps(response), json.dumps(conversation)))
+            conn.execute("INSERT INTO responses (id, body, conversation, project) VALUES (?, ?, ?, ?)",
+                         (response["id"], json.dumps(response), json.dumps(conversation), self._owner()))
 
     def get_response(self, response_id: str) -> tuple[dict, list[dict]] | None:
+        where, args = self._mine()
         with self._conn() as conn:
-            row = conn.execute("SELECT * FROM responses WHERE id = ?", (response_id,)).fetchone()
+            row = conn.execute(f"SELECT * FROM responses WHERE id = ? AND {where}",
+                               (response_id, *args)).fetchone()
         return (json.loads(row["body"]), json.loads(row["conversation"])) if row else None
 
     def delete_response(self, response_id: str) -> bool:
+        where, args = self._mine()
         with self.tx() as conn:
-            return conn.execute("DELETE FROM responses WHERE id = ?", (response_id,)).rowcount > 0
+            return conn.execute(f"DELETE FROM responses WHERE id = ? AND {where}",
+                                (response_id, *args)).rowcount > 0
+
+
+def _add_project_columns(conn: sqlite3.Connection) -> None:
+    """Give a data dir made before projects existed its ``project`` columns (rows become '')."""
+    for table in PROJECT_TABLES:
+        columns = {r["name"] for r in conn.execute(f"PRAGMA table_info({table})")}
+        if "project" not in columns:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN project TEXT NOT NULL DEFAULT ''")
 
 
 def _file(r: sqlite3.Row) -> dict:

@@ -1,7 +1,8 @@
 """The job runner: a separate process that takes jobs through OpenAI's lifecycle.
 
 validating_files → queued → running → succeeded | failed | cancelled, with ``paused`` in between
-(pause/resume). One job trains at a time; the others wait in ``queued``. The API process only
+(pause/resume). One job trains at a time; the others wait in ``queued`` and train in the fair
+queue's order (``queue``: round-robin across students in class mode). The API process only
 changes a job's status (cancel, pause); the trainer polls ``should_stop`` and stops within a
 second or two. A :class:`Supervisor` thread in the server starts this process and restarts it if
 it dies; on start the worker recovers jobs that were ``running`` when the previous one died.
@@ -25,7 +26,7 @@ from pathlib import Path
 
 from ftlab.openai_spec import checkpoint_model_name, ft_model_name
 
-from . import catalog
+from . import catalog, queue
 from .store import Store, new_id
 
 log = logging.getLogger("ftlab.sandbox.worker")
@@ -189,7 +190,7 @@ def run_job(store: Store, job: dict, stopping: Stopping) -> None:
     method = {"type": kind, kind: {"hyperparameters": {**requested, **hp}}}
     if not store.update_job(job_id, expect=("queued",), status="running", method=method,
                             hyperparameters={k: hp[k] for k in ("n_epochs", "batch_size", "learning_rate_multiplier")},
-                            state={"model_name": model_name}):
+                            state={"model_name": model_name, "started_at": time.time()}):
         return
     store.add_event(job_id, "Fine-tuning job started" if not resume_from
                     else f"Fine-tuning job resumed from step {state.get('resume_step', '?')}")
@@ -222,17 +223,18 @@ def paused(store: Store, job_id: str, result, shutdown: bool) -> None:
 
 
 def finish(store: Store, job_id: str, model_name: str, result) -> None:
-    store.add_model(model_name, job_id=job_id, adapter_src=Path(result.final_adapter),
+    owner = store.for_project(store.job_project(job_id))   # the model and result file are the job's project's
+    owner.add_model(model_name, job_id=job_id, adapter_src=Path(result.final_adapter),
                     owned_by=catalog.ORGANIZATION_ID)
     # OpenAI serves the result file base64-encoded (the cookbook decodes it with base64.b64decode)
-    results = store.add_bytes(base64.b64encode(results_csv(store, job_id)), "step_metrics.csv",
+    results = owner.add_bytes(base64.b64encode(results_csv(store, job_id)), "step_metrics.csv",
                               "fine-tune-results")
     done = store.update_job(job_id, expect=("running", "paused"), status="succeeded",
                             fine_tuned_model=model_name, finished_at=int(time.time()), estimated_finish=None,
                             trained_tokens=int(result.trained_tokens), result_files=[results["id"]],
                             state={"resume_from": None})
     if not done:  # cancelled in the last instant: the model must not appear
-        store.delete_model(model_name)
+        owner.delete_model(model_name)
         return
     store.add_event(job_id, f"New fine-tuned model created: {model_name}")
     store.add_event(job_id, "The job has successfully completed")
@@ -262,8 +264,8 @@ def step(store: Store, stopping: Stopping) -> str | None:
     for job in store.jobs_with_status("validating_files"):
         guarded(store, job, validate_job)
         return "validated"
-    for job in store.jobs_with_status("queued"):
-        guarded(store, job, lambda s, j: run_job(s, j, stopping))
+    for item in queue.fair_queue(store)[:1]:
+        guarded(store, item["job"], lambda s, j: run_job(s, j, stopping))
         return "trained"
     return None
 

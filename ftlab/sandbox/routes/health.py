@@ -1,4 +1,5 @@
-"""``GET /health``: what runs here and whether the job worker is alive (``control`` polls it)."""
+"""``GET /health``: what runs here, whether the job worker is alive (``control`` polls it), and who
+the caller is (``ftlab.connect()`` prints it: the student a class key belongs to)."""
 from __future__ import annotations
 
 import os
@@ -14,4 +15,6 @@ router = APIRouter()
 def health(request: Request):
     sup = request.app.state.supervisor
     return {"status": "ok", "backend": "sandbox", "underneath": catalog.underneath(),
-            "pid": os.getpid(), "worker_alive": bool(sup and sup.alive())}
+            "pid": os.getpid(), "worker_alive": bool(sup and sup.alive()),
+            "class_mode": request.app.state.roster is not None,
+            "caller": {"name": request.state.caller.name, "role": request.state.caller.role}}

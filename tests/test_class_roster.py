@@ -1,0 +1,98 @@
+"""The class roster (keys stored as hashes, CSV reading) and the fair queue's order: unit tests."""
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from ftlab.sandbox.queue import fair_order
+from ftlab.sandbox.roster import PREFIX, Roster, RosterError, check_name, key_hash, read_names
+
+
+def test_keys_are_shown_once_and_stored_only_as_hashes(tmp_path):
+    roster = Roster(tmp_path)
+    pairs = roster.add(["Anna", "Bruno"])
+    assert [n for n, _ in pairs] == ["Anna", "Bruno"]
+    keys = [k for _, k in pairs]
+    assert all(k.startswith(PREFIX) and len(k) > 40 for k in keys) and keys[0] != keys[1]
+    raw = (tmp_path / "sandbox.db").read_bytes() + b"".join(p.read_bytes() for p in tmp_path.glob("sandbox.db*"))
+    assert not any(k.encode() in raw or k[len(PREFIX):].encode() in raw for k in keys)
+    with sqlite3.connect(tmp_path / "sandbox.db") as conn:
+        assert {r[0] for r in conn.execute("SELECT key_hash FROM class_keys")} == {key_hash(k) for k in keys}
+    assert roster.caller(keys[0]).name == "Anna" and roster.caller(keys[0]).project == "Anna"
+    assert roster.caller(keys[1]).name == "Bruno"
+    assert roster.caller(keys[0] + "x") is None and roster.caller("") is None
+
+
+def test_revoke_rotate_and_instructor(tmp_path):
+    roster = Roster(tmp_path)
+    (_, old), = roster.add(["Anna"])
+    roster.revoke("Anna")
+    assert roster.caller(old) is None
+    new = roster.rotate("Anna")
+    assert roster.caller(new).name == "Anna" and roster.caller(old) is None
+    boss = roster.instructor()
+    caller = roster.caller(boss)
+    assert caller.role == "instructor" and caller.project is None
+    again = roster.instructor()
+    assert roster.caller(boss) is None and roster.caller(again).role == "instructor"
+    entries = {e["name"]: e for e in roster.entries()}
+    assert set(entries) == {"Anna", "instructor"} and entries["Anna"]["revoked_at"] is None
+    assert entries["Anna"]["hint"] == f"{PREFIX}…{new[-4:]}"
+    with pytest.raises(RosterError) as err:
+        roster.revoke("Nessuno")
+    assert err.value.code == "unknown_name"
+
+
+def test_adding_a_name_twice_refuses_the_whole_batch(tmp_path):
+    roster = Roster(tmp_path)
+    roster.add(["Anna"])
+    with pytest.raises(RosterError) as err:
+        roster.add(["Carla", "Anna"])
+    assert err.value.code == "name_exists"
+    assert [e["name"] for e in roster.entries()] == ["Anna"]
+
+
+def test_read_names_takes_the_name_column_and_names_bad_lines(tmp_path):
+    ok = tmp_path / "ok.csv"
+    ok.write_text("email,Name,gruppo\na@x.it, Anna Rossi ,1\n\nb@x.it,Bruno,2\n", encoding="utf-8")
+    assert read_names(ok) == ["Anna Rossi", "Bruno"]
+    cases = {"email\na@x.it\n": ("missing_name_column", 1),
+             "name\nAnna\nBruno\nAnna\n": ("duplicate_name", 4),
+             "name,email\nAnna,a\n,b\n": ("empty_name", 3),
+             "name\ninstructor\n": ("reserved_name", 2),
+             "name\n" + "x" * 65 + "\n": ("name_too_long", 2)}
+    for i, (text, (code, line)) in enumerate(cases.items()):
+        path = tmp_path / f"bad{i}.csv"
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(RosterError) as err:
+            read_names(path)
+        assert (err.value.code, err.value.line) == (code, line), text
+        assert f"line {line}:" in str(err.value)
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("name\nNiccolò\n".encode("latin-1"))
+    with pytest.raises(RosterError) as err:
+        read_names(latin)
+    assert err.value.code == "invalid_encoding"
+    with pytest.raises(RosterError):
+        check_name("a\x07b")
+
+
+def _q(project, seq):
+    return {"project": project, "seq": seq}
+
+
+def test_fair_order_is_round_robin_across_projects():
+    # Anna queued three jobs before Bruno and Carla queued one each
+    queued = [_q("Anna", 1), _q("Anna", 2), _q("Anna", 3), _q("Bruno", 4), _q("Carla", 5)]
+    assert [(i["project"], i["seq"]) for i in fair_order(queued, {})] == [
+        ("Anna", 1), ("Bruno", 4), ("Carla", 5), ("Anna", 2), ("Anna", 3)]
+    # Anna trained a minute ago, Bruno never: Bruno goes first within the round
+    order = fair_order(queued, {"Anna": 1000.0, "Carla": 900.0})
+    assert [(i["project"], i["seq"]) for i in order] == [
+        ("Bruno", 4), ("Carla", 5), ("Anna", 1), ("Anna", 2), ("Anna", 3)]
+
+
+def test_fair_order_with_one_project_is_fifo():
+    queued = [_q("", 3), _q("", 1), _q("", 2)]
+    assert [i["seq"] for i in fair_order(queued, {"": 5.0})] == [1, 2, 3]
