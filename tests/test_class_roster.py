@@ -96,3 +96,19 @@ def test_fair_order_is_round_robin_across_projects():
 def test_fair_order_with_one_project_is_fifo():
     queued = [_q("", 3), _q("", 1), _q("", 2)]
     assert [i["seq"] for i in fair_order(queued, {"": 5.0})] == [1, 2, 3]
+
+
+def test_request_limiter_is_a_sliding_minute_per_name():
+    from ftlab.sandbox.errors import APIError
+    from ftlab.sandbox.quotas import RequestLimiter
+    now = [1000.0]
+    limiter = RequestLimiter(3, clock=lambda: now[0])
+    assert [limiter.wait_needed("a") for _ in range(3)] == [0.0, 0.0, 0.0]
+    now[0] += 20
+    assert limiter.wait_needed("a") == pytest.approx(40.0)   # the first request leaves the window at 1060
+    assert limiter.wait_needed("b") == 0.0
+    with pytest.raises(APIError) as err:
+        limiter.check("a")
+    assert err.value.status == 429 and err.value.headers == {"retry-after": "40"}
+    now[0] += 40.5
+    assert limiter.wait_needed("a") == 0.0

@@ -15,7 +15,8 @@ from ftlab.sandbox import control
 from ftlab.sandbox.roster import Roster
 from sandbox_helpers import chat_example, write_jsonl
 
-LIMIT = 64 * 1024   # the upload limit of this test's server
+LIMIT = 64 * 1024        # the upload limit of this test's server
+STORAGE = 4 * LIMIT      # each student's storage quota there
 
 
 @pytest.fixture(scope="module")
@@ -23,12 +24,13 @@ def klass(tmp_path_factory):
     """A class server (no worker: jobs stay in validating_files) with Anna, Bruno and an instructor."""
     home = tmp_path_factory.mktemp("class-home")
     roster = Roster(home)
-    keys = dict(roster.add(["Anna", "Bruno", "Carla"]))
+    keys = dict(roster.add(["Anna", "Bruno", "Carla", "Dora"]))
     keys["instructor"] = roster.instructor()
     roster.revoke("Carla")
     try:
-        info = control.start(home, class_mode=True, env={"FTLAB_SANDBOX_WORKER": "0",
-                                                          "FTLAB_MAX_FILE_BYTES": str(LIMIT)})
+        info = control.start(home, class_mode=True, env={
+            "FTLAB_SANDBOX_WORKER": "0", "FTLAB_MAX_FILE_BYTES": str(LIMIT), "FTLAB_CLASS_ACTIVE_JOBS": "1",
+            "FTLAB_CLASS_STORAGE_MB": str(STORAGE / 2**20)})
         clients = {n: openai.OpenAI(base_url=info["base_url"], api_key=k, max_retries=0) for n, k in keys.items()}
         yield {"home": home, "keys": keys, "url": info["base_url"], **clients}
     finally:
@@ -192,3 +194,50 @@ def test_serve_refuses_a_network_host_without_class(tmp_path):
     out = subprocess.run([sys.executable, "-m", "ftlab.cli", "serve", "--host", "0.0.0.0", "--data-dir",
                           str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "--class" in out.stderr
+
+
+def test_jobs_at_once_quota_is_an_openai_429_that_the_sdk_does_not_retry(klass, tmp_path):
+    dora, boss = klass["Dora"], klass["instructor"]
+    f = _upload(dora, _tiny(tmp_path))
+    first = dora.fine_tuning.jobs.create(model="gpt-4.1-nano", training_file=f.id)
+    retrying = dora.with_options(max_retries=2)
+    with pytest.raises(openai.RateLimitError) as exc:
+        retrying.fine_tuning.jobs.create(model="gpt-4.1-nano", training_file=f.id)
+    assert _error(exc)["code"] == "rate_limit_exceeded" and exc.value.response.headers["x-should-retry"] == "false"
+    assert len(dora.fine_tuning.jobs.list().data) == 1
+    assert boss.fine_tuning.jobs.create(model="gpt-4.1-nano", training_file=f.id)   # no quota for the instructor
+    dora.fine_tuning.jobs.cancel(first.id)
+    assert dora.fine_tuning.jobs.create(model="gpt-4.1-nano", training_file=f.id).status == "validating_files"
+
+
+def test_storage_quota_is_a_400_and_nothing_is_stored(klass, tmp_path):
+    bruno = klass["Bruno"]
+    chunk = tmp_path / "chunk.jsonl"
+    chunk.write_bytes(b'{"messages": []}\n' * (LIMIT // 17 - 8))
+    used = sum(f.bytes for f in bruno.files.list())
+    while used + chunk.stat().st_size <= STORAGE:
+        used += _upload(bruno, chunk).bytes
+    before = [f.id for f in bruno.files.list()]
+    with pytest.raises(openai.BadRequestError) as exc:
+        _upload(bruno, chunk)
+    assert _error(exc)["code"] == "storage_quota_exceeded" and _error(exc)["param"] == "file"
+    assert [f.id for f in bruno.files.list()] == before
+    bruno.files.delete(before[0])
+    assert _upload(bruno, chunk).bytes == chunk.stat().st_size
+
+
+def test_requests_per_minute_is_a_429_with_retry_after(tmp_path):
+    home = tmp_path / "home"
+    keys = dict(Roster(home).add(["Anna", "Bruno"]))
+    try:
+        url = control.start(home, class_mode=True, env={"FTLAB_SANDBOX_WORKER": "0", "FTLAB_CLASS_RPM": "5"})["base_url"]
+        anna, bruno = (openai.OpenAI(base_url=url, api_key=keys[n], max_retries=0) for n in ("Anna", "Bruno"))
+        for _ in range(5):
+            anna.files.list()
+        with pytest.raises(openai.RateLimitError) as exc:
+            anna.files.list()
+        assert _error(exc)["code"] == "rate_limit_exceeded" and _error(exc)["type"] == "requests"
+        assert 1 <= int(exc.value.response.headers["retry-after"]) <= 60
+        assert bruno.files.list().data == []   # each student has their own window
+    finally:
+        control.stop(home)

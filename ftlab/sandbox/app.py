@@ -13,6 +13,7 @@ from fastapi import Depends, FastAPI, Request
 from . import errors, settings
 from .dependencies import authenticate
 from .inference import LazyEngine
+from .quotas import RequestLimiter
 from .roster import Roster
 from .routes import ROUTERS
 from .store import Store
@@ -39,6 +40,8 @@ def create_app(data_dir: str | Path, token: str, *, max_file_bytes: int | None =
     app.state.max_file_bytes = max_file_bytes or settings.current().max_file_bytes
     app.state.supervisor = None
     app.state.roster = Roster(data_dir) if class_mode else None
+    app.state.quotas = settings.current().quotas
+    app.state.limiter = RequestLimiter(app.state.quotas.requests_per_minute)
     errors.install(app)
     app.middleware("http")(refuse_oversized_uploads)
     for router in ROUTERS:

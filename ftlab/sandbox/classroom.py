@@ -7,10 +7,9 @@ from pathlib import Path
 from ftlab.i18n import tr
 
 from . import queue
+from .quotas import ACTIVE
 from .roster import Roster
 from .store import Store
-
-ACTIVE = ("validating_files", "queued", "running", "paused")
 
 
 def _mb(n: int) -> str:

@@ -13,6 +13,7 @@ from fastapi import Request
 
 from .errors import unauthorized
 from .roster import Caller
+from .settings import Quotas
 from .store import Store
 
 OWNER = Caller("owner", "owner")   # the data dir's token: the single-user sandbox, or the machine's admin
@@ -31,10 +32,17 @@ def authenticate(request: Request) -> None:
     if caller is None:
         raise unauthorized()
     request.state.caller = caller
+    if caller.role == "student":
+        request.app.state.limiter.check(caller.name)
 
 
 def get_caller(request: Request) -> Caller:
     return request.state.caller
+
+
+def get_quotas(request: Request) -> Quotas | None:
+    """The class's per-student quotas for a student; None (no limits) for everyone else."""
+    return request.app.state.quotas if request.state.caller.role == "student" else None
 
 
 def get_store(request: Request) -> Store:

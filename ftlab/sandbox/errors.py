@@ -21,9 +21,10 @@ class APIError(Exception):
     """An error the API returns to the client, in OpenAI's shape."""
 
     def __init__(self, status: int, message: str, *, param: str | None = None, code: str | None = None,
-                 type: str | None = None):
+                 type: str | None = None, headers: dict | None = None):
         super().__init__(message)
         self.status, self.message, self.param, self.code = status, message, param, code
+        self.headers = headers   # e.g. retry-after on a 429
         self.type = type or _TYPES.get(status, "server_error")
 
 
@@ -32,7 +33,8 @@ def envelope(message: str, type: str, param: str | None = None, code: str | None
 
 
 def response(err: APIError) -> JSONResponse:
-    return JSONResponse(envelope(err.message, err.type, err.param, err.code), status_code=err.status)
+    return JSONResponse(envelope(err.message, err.type, err.param, err.code), status_code=err.status,
+                        headers=err.headers)
 
 
 def bad_request(message: str, param: str | None = None, code: str | None = None) -> APIError:

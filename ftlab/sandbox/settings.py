@@ -2,7 +2,7 @@
 
 ``current()`` reads the environment afresh on each call (a few dict lookups), so a test or a
 server started with another environment sees its own values; nothing is cached at import.
-A dataclass is enough here: ``pydantic-settings`` would add a dependency for five variables.
+A dataclass is enough here: ``pydantic-settings`` would add a dependency for a few variables.
 """
 from __future__ import annotations
 
@@ -18,10 +18,28 @@ class Settings:
     train_dtype: str            # FTLAB_TRAIN_DTYPE: "float32" turns off bfloat16 matmuls in training
     max_file_bytes: int         # FTLAB_MAX_FILE_BYTES: upload limit (OpenAI's 512 MB by default)
     run_worker: bool            # FTLAB_SANDBOX_WORKER=0 serves the API alone (jobs stay in validating_files)
+    quotas: "Quotas"            # FTLAB_CLASS_*: what each student of a class server may use
 
     @property
     def float32_training(self) -> bool:
         return self.train_dtype.lower() in ("float32", "fp32")
+
+
+@dataclass(frozen=True)
+class Quotas:
+    """Per-student limits of the class server (the instructor and the data dir's owner have none)."""
+    active_jobs: int            # FTLAB_CLASS_ACTIVE_JOBS: jobs validating, queued, running or paused at once
+    file_bytes: int             # FTLAB_CLASS_FILE_MB: one upload
+    storage_bytes: int          # FTLAB_CLASS_STORAGE_MB: all of a student's files together
+    requests_per_minute: int    # FTLAB_CLASS_RPM: API requests, any endpoint
+
+
+def _quotas(env) -> Quotas:
+    mb = 2**20
+    return Quotas(active_jobs=int(env.get("FTLAB_CLASS_ACTIVE_JOBS") or 2),
+                  file_bytes=int(float(env.get("FTLAB_CLASS_FILE_MB") or 50) * mb),
+                  storage_bytes=int(float(env.get("FTLAB_CLASS_STORAGE_MB") or 200) * mb),
+                  requests_per_minute=int(env.get("FTLAB_CLASS_RPM") or 600))
 
 
 def current() -> Settings:
@@ -29,4 +47,4 @@ def current() -> Settings:
     return Settings(base_model=env.get("FTLAB_BASE_MODEL") or None,
                     train_dtype=env.get("FTLAB_TRAIN_DTYPE", ""),
                     max_file_bytes=int(env.get("FTLAB_MAX_FILE_BYTES") or MAX_FILE_BYTES),
-                    run_worker=env.get("FTLAB_SANDBOX_WORKER", "1") != "0")
+                    run_worker=env.get("FTLAB_SANDBOX_WORKER", "1") != "0", quotas=_quotas(env))

@@ -6,7 +6,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse
 
-from ..dependencies import get_store
+from .. import quotas as class_quotas
+from ..dependencies import get_quotas, get_store
 from ..errors import bad_request, not_found, too_large
 from ..store import Store, TooLarge
 from ..types import Deleted, Purpose
@@ -24,10 +25,13 @@ def file_or_404(store: Store, file_id: str) -> dict:
 
 @router.post("")
 def create_file(request: Request, file: Annotated[UploadFile, File()], purpose: Annotated[Purpose, Form()],
-                store: Store = Depends(get_store)):
+                store: Store = Depends(get_store), quotas=Depends(get_quotas)):
     if purpose == "fine-tune" and not (file.filename or "").lower().endswith(".jsonl"):
         raise bad_request("Invalid file format for Fine-Tuning API. Must be .jsonl", "file", "invalid_file_format")
     max_bytes = request.app.state.max_file_bytes
+    if quotas:   # a student of the class server
+        max_bytes = min(max_bytes, quotas.file_bytes)
+        class_quotas.check_storage(store, quotas, min(file.size or 0, max_bytes))
     try:
         return store.add_file(file.file, file.filename, purpose, max_bytes=max_bytes)
     except TooLarge:

@@ -9,14 +9,15 @@ import time
 from fastapi import APIRouter, Depends, Request
 
 from .. import catalog
-from ..dependencies import get_store
+from .. import quotas as class_quotas
+from ..dependencies import get_quotas, get_store
 from ..errors import bad_request, not_found
 from ..store import Store
 from ..types import JobCreate, public_job
 from . import paging
 
 router = APIRouter(prefix="/v1/fine_tuning/jobs")
-ACTIVE = ("validating_files", "queued", "running", "paused")
+ACTIVE = class_quotas.ACTIVE
 
 
 def job_or_404(store: Store, job_id: str) -> dict:
@@ -36,7 +37,9 @@ def check_file(store: Store, file_id: str, param: str) -> None:
 
 
 @router.post("")
-def create_job(body: JobCreate, store: Store = Depends(get_store)):
+def create_job(body: JobCreate, store: Store = Depends(get_store), quotas=Depends(get_quotas)):
+    if quotas:   # a student of the class server
+        class_quotas.check_active_jobs(store, quotas)
     check_file(store, body.training_file, "training_file")
     if body.validation_file:
         check_file(store, body.validation_file, "validation_file")
