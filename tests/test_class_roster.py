@@ -112,3 +112,51 @@ def test_request_limiter_is_a_sliding_minute_per_name():
     assert err.value.status == 429 and err.value.headers == {"retry-after": "40"}
     now[0] += 40.5
     assert limiter.wait_needed("a") == 0.0
+
+
+def _job(store, project, status="queued", **fields):
+    from ftlab.sandbox.store import new_id
+    return store.for_project(project).add_job({"id": new_id("ftjob-"), "status": status, **fields})["id"]
+
+
+def test_estimates_follow_the_fair_queue_and_the_running_job(tmp_path):
+    from ftlab.sandbox import queue
+    from ftlab.sandbox.store import Store
+    store = Store(tmp_path)
+    now = 10_000.0
+    _job(store, "Carla", "running", estimated_finish=int(now + 30))
+    a1, a2, a3 = (_job(store, "Anna") for _ in range(3))
+    b1 = _job(store, "Bruno")
+    _job(store, "Bruno", "succeeded")
+    per = queue.DEFAULT_SECONDS   # nothing has finished with a start time yet
+    assert queue.estimates(store, now) == {a1: (1, now + 30 + per), b1: (2, now + 30 + 2 * per),
+                                           a2: (3, now + 30 + 3 * per), a3: (4, now + 30 + 4 * per)}
+    assert queue.position(store, b1) == 2 and queue.position(store, "ftjob-none") is None
+    # two workers: the second starts the queue at once
+    two = queue.estimates(store, now, workers=2)
+    assert two[a1] == (1, now + per) and two[b1] == (2, now + 30 + per)
+
+
+def test_job_seconds_is_the_mean_of_recent_real_jobs(tmp_path):
+    from ftlab.sandbox import queue
+    from ftlab.sandbox.store import Store
+    store = Store(tmp_path)
+    for started, took in ((100.0, 60), (500.0, 120)):
+        job_id = _job(store, "Anna", "succeeded", finished_at=int(started + took))
+        store.update_job(job_id, state={"started_at": started})
+    assert queue.job_seconds(store) == 90.0
+    assert store.last_starts() == {"Anna": 500.0}
+
+
+def test_store_views_see_only_their_project(tmp_path):
+    import io
+    from ftlab.sandbox.store import Store
+    store = Store(tmp_path)
+    anna, bruno = store.for_project("Anna"), store.for_project("Bruno")
+    f = anna.add_file(io.BytesIO(b"{}\n"), "a.jsonl", "fine-tune", max_bytes=100)
+    job = _job(store, "Anna")
+    assert anna.get_file(f["id"]) and bruno.get_file(f["id"]) is None and store.get_file(f["id"])
+    assert bruno.get_job(job) is None and anna.get_job(job)["id"] == job
+    assert not bruno.delete_file(f["id"]) and (store.blobs / f["id"]).exists()
+    assert store.usage()["Anna"]["files"] == 1 and "Bruno" not in bruno.usage()
+    assert store.job_project(job) == "Anna"

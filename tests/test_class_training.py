@@ -40,7 +40,7 @@ def test_a_students_trained_model_is_theirs_alone(tmp_path):
         model = done.fine_tuned_model
         ckpt = anna.fine_tuning.jobs.checkpoints.list(job.id).data[-1].fine_tuned_model_checkpoint
         result = done.result_files[0]
-        answer = anna.responses.create(model=model, input="Domanda numero 3?", max_output_tokens=4, store=True)
+        answer = anna.responses.create(model=model, input="Domanda numero 3?", max_output_tokens=16, store=True)
 
         # Anna has it all
         assert model in {m.id for m in anna.models.list()}
@@ -58,7 +58,7 @@ def test_a_students_trained_model_is_theirs_alone(tmp_path):
                                                                     max_tokens=2))["code"] == "model_not_found"
         _not_found(lambda: bruno.files.content(result))
         _not_found(lambda: bruno.responses.retrieve(answer.id))
-        _not_found(lambda: bruno.responses.create(model="gpt-4.1-nano", input="ciao", max_output_tokens=2,
+        _not_found(lambda: bruno.responses.create(model="gpt-4.1-nano", input="ciao", max_output_tokens=16,
                                                   previous_response_id=answer.id))
         _not_found(lambda: bruno.responses.delete(answer.id))
 

@@ -2,6 +2,7 @@
 data dir (no key needed: whoever can read the data dir is the machine's admin)."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from ftlab.i18n import tr
@@ -43,7 +44,10 @@ def status_text(data_dir: str | Path) -> str:
     for job in running:
         lines.append(f"  {job['id']}  {store.job_project(job['id']) or '-'}")
     waiting = queue.fair_queue(store)
+    places = queue.estimates(store, time.time())
     lines.append(tr("In coda: {n}", "Queued: {n}", n=len(waiting)))
-    for position, item in enumerate(waiting, 1):
-        lines.append(f"  {position:>3}. {item['job']['id']}  {item['project'] or '-'}")
+    for item in waiting:
+        position, finish = places[item["job"]["id"]]
+        at = time.strftime("%H:%M", time.localtime(finish))
+        lines.append(f"  {position:>3}. {item['job']['id']}  {item['project'] or '-':<24} ~{at}")
     return "\n".join(lines)

@@ -293,6 +293,14 @@ class Store:
                                 "WHERE json_extract(state, '$.started_at') IS NOT NULL GROUP BY project").fetchall()
         return {r["project"]: r["t"] for r in rows}
 
+    def recent_durations(self, n: int = 5) -> list[float]:
+        """Seconds from start of training to the end of the last ``n`` succeeded jobs, newest first."""
+        with self._conn() as conn:
+            rows = conn.execute("SELECT json_extract(body, '$.finished_at') - json_extract(state, '$.started_at') d "
+                                "FROM jobs WHERE status = 'succeeded' AND json_extract(state, '$.started_at') "
+                                "IS NOT NULL ORDER BY seq DESC LIMIT ?", (n,)).fetchall()
+        return [r["d"] for r in rows if r["d"] is not None and r["d"] > 0]
+
     # -- events --------------------------------------------------------------------------------
     def add_event(self, job_id: str, message: str, *, level: str = "info", type: str = "message",
                   data: dict | None = None) -> None:

@@ -71,6 +71,19 @@ def validate_job(store: Store, job: dict) -> None:
             return fail(store, job["id"], {**error, "param": param})
     if store.update_job(job["id"], expect=("validating_files",), status="queued"):
         store.add_event(job["id"], "Files validated, moving job to queued state")
+        if store.job_project(job["id"]):   # a student's job on the class server
+            queued_event(store, job["id"])
+
+
+def queued_event(store: Store, job_id: str) -> None:
+    """Tell a student where their job stands in the class queue and when it should be done."""
+    place = queue.estimates(store, time.time()).get(job_id)
+    if place:
+        position, finish = place
+        at = time.strftime("%H:%M:%S UTC", time.gmtime(finish))
+        store.add_event(job_id, f"Job queued at position {position} of {len(queue.fair_queue(store))} in the "
+                                f"class queue; estimated finish {at}",
+                        data={"queue_position": position, "estimated_finish": finish})
 
 
 def checked_file_error(store: Store, file_id: str, model: str, method: str, check) -> dict | None:

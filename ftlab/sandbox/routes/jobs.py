@@ -8,7 +8,7 @@ import time
 
 from fastapi import APIRouter, Depends, Request
 
-from .. import catalog
+from .. import catalog, queue
 from .. import quotas as class_quotas
 from ..dependencies import get_quotas, get_store
 from ..errors import bad_request, not_found
@@ -18,6 +18,14 @@ from . import paging
 
 router = APIRouter(prefix="/v1/fine_tuning/jobs")
 ACTIVE = class_quotas.ACTIVE
+
+
+def with_estimate(request: Request, store: Store, jobs: list[dict]) -> list[dict]:
+    """On the class server a queued job carries ``estimated_finish`` from its place in the fair queue."""
+    if request.app.state.roster is None or not any(j["status"] == "queued" for j in jobs):
+        return jobs
+    places = queue.estimates(store, time.time())
+    return [{**j, "estimated_finish": places[j["id"]][1]} if j["id"] in places else j for j in jobs]
 
 
 def job_or_404(store: Store, job_id: str) -> dict:
@@ -58,13 +66,13 @@ def list_jobs(request: Request, after: str | None = None, limit: int = 20, store
     metadata = {k[9:-1]: v for k, v in request.query_params.items()
                 if k.startswith("metadata[") and k.endswith("]")}
     out = paging.page(store.list_jobs, after=after, limit=paging.limit(limit), metadata=metadata)
-    out["data"] = [public_job(j) for j in out["data"]]
+    out["data"] = [public_job(j) for j in with_estimate(request, store, out["data"])]
     return out
 
 
 @router.get("/{job_id}")
-def retrieve_job(job_id: str, store: Store = Depends(get_store)):
-    return public_job(job_or_404(store, job_id))
+def retrieve_job(request: Request, job_id: str, store: Store = Depends(get_store)):
+    return public_job(with_estimate(request, store, [job_or_404(store, job_id)])[0])
 
 
 def transition(store: Store, job_id: str, allowed: tuple, verb: str, message: str, **fields) -> dict:
