@@ -2,6 +2,8 @@
 checkpoints, result file and stored responses stay invisible to a classmate (404, OpenAI's body)."""
 from __future__ import annotations
 
+import time
+
 import openai
 import pytest
 
@@ -65,5 +67,39 @@ def test_a_students_trained_model_is_theirs_alone(tmp_path):
         # the instructor sees every student's models; the job ran under Anna's project
         assert model in {m.id for m in boss.models.list()}
         assert anna.models.retrieve(model).id == model
+    finally:
+        control.stop(home)
+
+
+@pytest.mark.training
+def test_two_workers_train_two_students_at_once_and_the_third_job_waits_its_turn(tmp_path):
+    home = tmp_path / "home"
+    keys = dict(Roster(home).add(["Anna", "Bruno", "Carla"]))
+    try:
+        url = control.start(home, class_mode=True, env={"FTLAB_WORKERS": "2"})["base_url"]
+        clients = {n: openai.OpenAI(base_url=url, api_key=k, max_retries=0) for n, k in keys.items()}
+        path = write_jsonl(tmp_path / "train.jsonl", [chat_example(i) for i in range(10)])
+        jobs = {}
+        for name, client in clients.items():
+            with open(path, "rb") as f:
+                train = client.files.create(file=f, purpose="fine-tune")
+            jobs[name] = client.fine_tuning.jobs.create(model="gpt-4.1-nano", training_file=train.id,
+                                                        hyperparameters={"n_epochs": 1, "batch_size": 5}).id
+        most_at_once, waiting_estimates = 0, []
+        while True:   # until every job has ended (polled twice a second, well under the class's RPM)
+            now = {n: clients[n].fine_tuning.jobs.retrieve(j) for n, j in jobs.items()}
+            most_at_once = max(most_at_once, sum(j.status == "running" for j in now.values()))
+            waiting_estimates += [j.estimated_finish for j in now.values() if j.status == "queued"]
+            if all(j.status in ("succeeded", "failed", "cancelled") for j in now.values()):
+                break
+            time.sleep(0.5)
+        assert all(j.status == "succeeded" for j in now.values()), {n: j.error for n, j in now.items()}
+        assert most_at_once == 2
+        assert waiting_estimates and all(e is not None for e in waiting_estimates)
+        events = {n: [e.message for e in clients[n].fine_tuning.jobs.list_events(j, limit=100)]
+                  for n, j in jobs.items()}
+        queued = [m for ms in events.values() for m in ms if m.startswith("Job queued at position")]
+        assert len(queued) == 3 and all("in the class queue; estimated finish" in m for m in queued)
+        assert all("Fine-tuning job started" in ms for ms in events.values())
     finally:
         control.stop(home)

@@ -28,7 +28,7 @@ def create_app(data_dir: str | Path, token: str, *, max_file_bytes: int | None =
         supervisor = None
         if run_worker:
             from .worker import Supervisor
-            supervisor = Supervisor(app.state.store.dir)
+            supervisor = Supervisor(app.state.store.dir, app.state.slots)
             supervisor.start()
         app.state.supervisor = supervisor
         yield
@@ -40,7 +40,8 @@ def create_app(data_dir: str | Path, token: str, *, max_file_bytes: int | None =
     app.state.max_file_bytes = max_file_bytes or settings.current().max_file_bytes
     app.state.supervisor = None
     app.state.roster = Roster(data_dir) if class_mode else None
-    app.state.quotas = settings.current().quotas
+    config = settings.current()
+    app.state.quotas, app.state.slots = config.quotas, config.worker_slots(class_mode)
     app.state.limiter = RequestLimiter(app.state.quotas.requests_per_minute)
     errors.install(app)
     app.middleware("http")(refuse_oversized_uploads)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ftlab.i18n import tr
 
-from . import queue
+from . import queue, settings
 from .quotas import ACTIVE
 from .roster import Roster
 from .store import Store
@@ -44,7 +44,7 @@ def status_text(data_dir: str | Path) -> str:
     for job in running:
         lines.append(f"  {job['id']}  {store.job_project(job['id']) or '-'}")
     waiting = queue.fair_queue(store)
-    places = queue.estimates(store, time.time())
+    places = queue.estimates(store, time.time(), settings.current().worker_slots(class_mode=True))
     lines.append(tr("In coda: {n}", "Queued: {n}", n=len(waiting)))
     for item in waiting:
         position, finish = places[item["job"]["id"]]

@@ -19,6 +19,14 @@ class Settings:
     max_file_bytes: int         # FTLAB_MAX_FILE_BYTES: upload limit (OpenAI's 512 MB by default)
     run_worker: bool            # FTLAB_SANDBOX_WORKER=0 serves the API alone (jobs stay in validating_files)
     quotas: "Quotas"            # FTLAB_CLASS_*: what each student of a class server may use
+    workers: int | None         # FTLAB_WORKERS: jobs training at once (default: 1; class server: cores // 2)
+
+    def worker_slots(self, class_mode: bool) -> int:
+        """Training processes: a step uses two threads well, so a class server runs one per two cores."""
+        if self.workers:
+            return self.workers
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        return max(1, cpus // 2) if class_mode else 1
 
     @property
     def float32_training(self) -> bool:
@@ -47,4 +55,5 @@ def current() -> Settings:
     return Settings(base_model=env.get("FTLAB_BASE_MODEL") or None,
                     train_dtype=env.get("FTLAB_TRAIN_DTYPE", ""),
                     max_file_bytes=int(env.get("FTLAB_MAX_FILE_BYTES") or MAX_FILE_BYTES),
-                    run_worker=env.get("FTLAB_SANDBOX_WORKER", "1") != "0", quotas=_quotas(env))
+                    run_worker=env.get("FTLAB_SANDBOX_WORKER", "1") != "0", quotas=_quotas(env),
+                    workers=int(env.get("FTLAB_WORKERS") or 0) or None)

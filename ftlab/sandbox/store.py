@@ -252,6 +252,24 @@ class Store:
                          (job["status"], json.dumps(job), json.dumps(new_state), job_id))
         return job
 
+    def claim(self, job_id: str, status: str, slot: int) -> bool:
+        """Worker ``slot`` takes the job while it is in ``status`` unless another slot already has it
+        (two workers never validate the same files); ``release`` gives a dead slot's claims back."""
+        with self.tx() as conn:
+            row = conn.execute("SELECT status, state FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None or row["status"] != status:
+                return False
+            state = json.loads(row["state"])
+            if state.get("claim") not in (None, slot):
+                return False
+            conn.execute("UPDATE jobs SET state = ? WHERE id = ?", (json.dumps({**state, "claim": slot}), job_id))
+        return True
+
+    def release(self, slot: int) -> None:
+        with self.tx() as conn:
+            conn.execute("UPDATE jobs SET state = json_remove(state, '$.claim') "
+                         "WHERE json_extract(state, '$.claim') = ?", (slot,))
+
     def list_jobs(self, *, after: str | None, limit: int, metadata: dict | None = None):
         rows, more = self._page("jobs", *self._mine(), after=after, limit=1_000_000)
         jobs = [json.loads(r["body"]) for r in rows]

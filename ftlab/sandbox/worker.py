@@ -1,8 +1,10 @@
 """The job runner: a separate process that takes jobs through OpenAI's lifecycle.
 
 validating_files → queued → running → succeeded | failed | cancelled, with ``paused`` in between
-(pause/resume). One job trains at a time; the others wait in ``queued`` and train in the fair
-queue's order (``queue``: round-robin across students in class mode). The API process only
+(pause/resume). Each worker process (a *slot*; one by default, ``FTLAB_WORKERS`` on the class
+server) trains one job at a time; the others wait in ``queued`` and train in the fair queue's order
+(``queue``: round-robin across students). A slot claims a job atomically in the store, and after a
+crash recovers only the jobs it was running. The API process only
 changes a job's status (cancel, pause); the trainer polls ``should_stop`` and stops within a
 second or two. A :class:`Supervisor` thread in the server starts this process and restarts it if
 it dies; on start the worker recovers jobs that were ``running`` when the previous one died.
@@ -47,7 +49,7 @@ class Stopping:
 
 
 # -- validation ----------------------------------------------------------------------------------
-def validate_job(store: Store, job: dict) -> None:
+def validate_job(store: Store, job: dict, slots: int = 1) -> None:
     """Run ftlab's validator over the job's files; fail the job like OpenAI does, or queue it."""
     from ftlab.validation import validate
 
@@ -72,12 +74,12 @@ def validate_job(store: Store, job: dict) -> None:
     if store.update_job(job["id"], expect=("validating_files",), status="queued"):
         store.add_event(job["id"], "Files validated, moving job to queued state")
         if store.job_project(job["id"]):   # a student's job on the class server
-            queued_event(store, job["id"])
+            queued_event(store, job["id"], slots)
 
 
-def queued_event(store: Store, job_id: str) -> None:
+def queued_event(store: Store, job_id: str, slots: int) -> None:
     """Tell a student where their job stands in the class queue and when it should be done."""
-    place = queue.estimates(store, time.time()).get(job_id)
+    place = queue.estimates(store, time.time(), slots).get(job_id)
     if place:
         position, finish = place
         at = time.strftime("%H:%M:%S UTC", time.gmtime(finish))
@@ -188,7 +190,8 @@ class JobRun:
         return self._verdict
 
 
-def run_job(store: Store, job: dict, stopping: Stopping) -> None:
+def run_job(store: Store, job: dict, stopping: Stopping, slot: int = 0) -> bool:
+    """Train the job if this slot can claim it (False: another worker took it first)."""
     from . import models, training
 
     job_id = job["id"]
@@ -203,8 +206,8 @@ def run_job(store: Store, job: dict, stopping: Stopping) -> None:
     method = {"type": kind, kind: {"hyperparameters": {**requested, **hp}}}
     if not store.update_job(job_id, expect=("queued",), status="running", method=method,
                             hyperparameters={k: hp[k] for k in ("n_epochs", "batch_size", "learning_rate_multiplier")},
-                            state={"model_name": model_name, "started_at": time.time()}):
-        return
+                            state={"model_name": model_name, "started_at": time.time(), "slot": slot}):
+        return False
     store.add_event(job_id, "Fine-tuning job started" if not resume_from
                     else f"Fine-tuning job resumed from step {state.get('resume_step', '?')}")
     models.base_model_dir(progress=False)  # fetches the stand-in on first use (ModelUnavailable)
@@ -215,11 +218,11 @@ def run_job(store: Store, job: dict, stopping: Stopping) -> None:
     result = training.train(train, valid, config, store.work / job_id, on_step=run.on_step,
                            on_checkpoint=run.on_checkpoint, should_stop=run.should_stop,
                            resume_from=Path(resume_from) if resume_from else None)
-    if result.stopped == "cancel":
-        return
     if result.stopped == "pause":
-        return paused(store, job_id, result, stopping())
-    finish(store, job_id, model_name, result)
+        paused(store, job_id, result, stopping())
+    elif result.stopped != "cancel":
+        finish(store, job_id, model_name, result)
+    return True
 
 
 def paused(store: Store, job_id: str, result, shutdown: bool) -> None:
@@ -254,10 +257,15 @@ def finish(store: Store, job_id: str, model_name: str, result) -> None:
 
 
 # -- the loop ------------------------------------------------------------------------------------
-def recover(store: Store) -> None:
-    """Jobs left ``running`` by a dead worker: resume them if state was saved, else fail them."""
+def recover(store: Store, slot: int = 0, slots: int = 1) -> None:
+    """Jobs this slot left ``running`` when it died (slot 0 also takes those of slots that no longer
+    exist): resume them if state was saved, else fail them. Its validation claims are given back."""
+    store.release(slot)
     for job in store.jobs_with_status("running"):
         state = store.job_state(job["id"])
+        owner = state.get("slot", 0)
+        if owner != slot and not (slot == 0 and owner >= slots):
+            continue   # a live sibling's job
         resume = state.get("resume_from")
         if resume and Path(resume).exists():
             store.update_job(job["id"], expect=("running",), status="queued")
@@ -272,32 +280,39 @@ def recover(store: Store) -> None:
              f"its training state; the job cannot continue.{saved} Create a new job to train again."})
 
 
-def step(store: Store, stopping: Stopping) -> str | None:
+def step(store: Store, stopping: Stopping, slot: int = 0, slots: int = 1) -> str | None:
     """Do one unit of work: "validated", "trained", or None when there was nothing to do."""
     for job in store.jobs_with_status("validating_files"):
-        guarded(store, job, validate_job)
-        return "validated"
-    for item in queue.fair_queue(store)[:1]:
-        guarded(store, item["job"], lambda s, j: run_job(s, j, stopping))
-        return "trained"
+        if store.claim(job["id"], "validating_files", slot):
+            guarded(store, job, lambda s, j: validate_job(s, j, slots))
+            return "validated"
+    for item in queue.fair_queue(store):
+        if guarded(store, item["job"], lambda s, j: run_job(s, j, stopping, slot)):
+            return "trained"
     return None
 
 
-def guarded(store: Store, job: dict, fn) -> None:
-    """Run ``fn``; any exception fails the job with the reason (the worker itself carries on)."""
+def guarded(store: Store, job: dict, fn):
+    """Run ``fn`` and return its result; any exception fails the job with the reason (the worker
+    itself carries on) and counts as work done."""
     try:
-        fn(store, job)
+        return fn(store, job)
     except Exception as exc:
         log.error("job %s failed:\n%s", job["id"], traceback.format_exc())
         code = "model_unavailable" if type(exc).__name__ == "ModelUnavailable" else "training_failed"
         fail(store, job["id"], {"code": code, "message": f"Training failed: {type(exc).__name__}: {exc}"})
+        return True
 
 
-def main(data_dir: str) -> int:
+def lock_name(slot: int) -> str:
+    return "worker.lock" if slot == 0 else f"worker-{slot}.lock"
+
+
+def main(data_dir: str, slot: int = 0, slots: int = 1) -> int:
     from . import cpu
     cpu.configure()   # before training imports torch
     store = Store(data_dir)
-    lock = open(store.dir / "worker.lock", "w")
+    lock = open(store.dir / lock_name(slot), "w")
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
@@ -305,9 +320,9 @@ def main(data_dir: str) -> int:
     stopping = Stopping()
     signal.signal(signal.SIGTERM, lambda *_: setattr(stopping, "flag", True))
     signal.signal(signal.SIGINT, lambda *_: setattr(stopping, "flag", True))
-    recover(store)
+    recover(store, slot, slots)
     while not stopping():
-        done = step(store, stopping)
+        done = step(store, stopping, slot, slots)
         if done == "trained":
             return RECYCLE
         if done is None:
@@ -316,49 +331,58 @@ def main(data_dir: str) -> int:
 
 
 class Supervisor:
-    """Runs the worker process for the server and restarts it if it dies."""
+    """Runs the server's worker processes (``slots`` of them) and restarts one that dies."""
 
-    def __init__(self, data_dir: Path):
-        self.data_dir = Path(data_dir)
-        self.proc: subprocess.Popen | None = None
+    def __init__(self, data_dir: Path, slots: int = 1):
+        self.data_dir, self.slots = Path(data_dir), max(1, slots)
+        self.procs: list[subprocess.Popen | None] = [None] * self.slots
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="ftlab-worker-supervisor")
 
     def start(self) -> None:
-        self._spawn()
+        for slot in range(self.slots):
+            self._spawn(slot)
         self._thread.start()
 
     def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+        return all(self._alive(slot) for slot in range(self.slots))
 
-    def _spawn(self) -> None:
+    def _alive(self, slot: int) -> bool:
+        return self.procs[slot] is not None and self.procs[slot].poll() is None
+
+    def _spawn(self, slot: int) -> None:
         logfile = open(self.data_dir / "worker.log", "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "ftlab.sandbox.worker", str(self.data_dir)],
-                                     stdout=logfile, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        extra = [str(slot), str(self.slots)] if self.slots > 1 else []
+        self.procs[slot] = subprocess.Popen([sys.executable, "-m", "ftlab.sandbox.worker", str(self.data_dir), *extra],
+                                            stdout=logfile, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         logfile.close()
 
     def _loop(self) -> None:
         while not self._stop.wait(POLL):
-            if not self.alive():
-                code = self.proc.returncode if self.proc else None
+            for slot in range(self.slots):
+                if self._alive(slot):
+                    continue
+                code = self.procs[slot].returncode if self.procs[slot] else None
                 if code != RECYCLE:
-                    log.warning("worker exited with code %s; restarting", code)
+                    log.warning("worker %s exited with code %s; restarting", slot, code)
                 if self._stop.wait(2.0 if code == LOCK_BUSY else 0.2):
                     return
-                self._spawn()
+                self._spawn(slot)
 
     def stop(self, timeout: float = 45.0) -> None:
-        """Ask the worker to stop (a running job saves its state and goes back to the queue)."""
+        """Ask the workers to stop (running jobs save their state and go back to the queue)."""
         self._stop.set()
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
+        running = [p for p in self.procs if p and p.poll() is None]
+        for proc in running:
+            proc.terminate()
+        for proc in running:
             try:
-                self.proc.wait(timeout)
+                proc.wait(timeout)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+                proc.kill()
+                proc.wait()
 
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(sys.argv[1], *map(int, sys.argv[2:4])))

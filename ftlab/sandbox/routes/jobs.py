@@ -24,7 +24,7 @@ def with_estimate(request: Request, store: Store, jobs: list[dict]) -> list[dict
     """On the class server a queued job carries ``estimated_finish`` from its place in the fair queue."""
     if request.app.state.roster is None or not any(j["status"] == "queued" for j in jobs):
         return jobs
-    places = queue.estimates(store, time.time())
+    places = queue.estimates(store, time.time(), request.app.state.slots)
     return [{**j, "estimated_finish": places[j["id"]][1]} if j["id"] in places else j for j in jobs]
 
 
