@@ -160,3 +160,28 @@ def test_store_views_see_only_their_project(tmp_path):
     assert not bruno.delete_file(f["id"]) and (store.blobs / f["id"]).exists()
     assert store.usage()["Anna"]["files"] == 1 and "Bruno" not in bruno.usage()
     assert store.job_project(job) == "Anna"
+
+
+def test_a_restarted_worker_slot_recovers_only_its_own_jobs(tmp_path):
+    from ftlab.sandbox import worker
+    from ftlab.sandbox.store import Store
+    store = Store(tmp_path)
+    mine, sibling, orphan = (_job(store, "Anna", "running") for _ in range(3))
+    for job_id, slot in ((mine, 1), (sibling, 0), (orphan, 3)):
+        store.update_job(job_id, state={"slot": slot})
+    worker.recover(store, slot=1, slots=2)
+    assert store.get_job(mine)["error"]["code"] == "training_interrupted"
+    assert store.get_job(sibling)["status"] == store.get_job(orphan)["status"] == "running"
+    worker.recover(store, slot=0, slots=2)   # slot 0 also takes the jobs of slots that no longer exist
+    assert store.get_job(orphan)["status"] == "failed" and store.get_job(sibling)["status"] == "failed"
+
+
+def test_two_slots_never_claim_the_same_validation(tmp_path):
+    from ftlab.sandbox.store import Store
+    store = Store(tmp_path)
+    job = _job(store, "Anna", "validating_files")
+    assert store.claim(job, "validating_files", 0) and store.claim(job, "validating_files", 0)
+    assert not store.claim(job, "validating_files", 1)
+    assert not store.claim(job, "queued", 0)
+    store.release(0)   # slot 0 died and restarted: its claims are free again
+    assert store.claim(job, "validating_files", 1)

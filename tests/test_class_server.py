@@ -60,6 +60,7 @@ def test_no_wrong_or_revoked_key_is_401_in_openais_shape(klass, key):
         client.files.list(extra_headers=headers)
     err = _error(exc)
     assert err["code"] == "invalid_api_key" and err["type"] == "invalid_request_error"
+    assert "FTLAB_API_KEY" in err["message"]
     assert set(err) == {"message", "type", "param", "code"}
     for secret in klass["keys"].values():
         assert secret not in exc.value.response.text

@@ -30,7 +30,7 @@ def authenticate(request: Request) -> None:
     elif key and request.app.state.roster is not None:
         caller = request.app.state.roster.caller(key)
     if caller is None:
-        raise unauthorized()
+        raise unauthorized(class_mode=request.app.state.roster is not None)
     request.state.caller = caller
     if caller.role == "student":
         request.app.state.limiter.check(caller.name)

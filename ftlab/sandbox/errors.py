@@ -45,8 +45,12 @@ def not_found(message: str, param: str | None = None, code: str | None = None) -
     return APIError(404, message, param=param, code=code)
 
 
-def unauthorized() -> APIError:
+def unauthorized(class_mode: bool = False) -> APIError:
     # Never echo the key that was sent, not even a fragment.
+    if class_mode:
+        return APIError(401, "Incorrect API key provided. On the class server each student has their own "
+                             "key (FTLAB_API_KEY); a revoked key stops working: ask the instructor.",
+                        code="invalid_api_key")
     return APIError(401, "Incorrect API key provided. The sandbox token is in the "
                          "data dir's 'token' file; ftlab.connect() passes it for you.", code="invalid_api_key")
 
