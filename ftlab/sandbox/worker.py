@@ -37,20 +37,15 @@ RECYCLE = 4    # exit code: a job ran; a fresh process gives its memory (torch, 
 POLL = 0.5
 
 
-STOP_FILE = "worker.stop"   # a worker on another machine (Ray) is asked to stop through the data dir
-
-
 class Stopping:
-    """Set when the worker must stop: SIGTERM, the server that started it is gone, or (a Ray task,
-    whose parent is Ray's) the data dir's stop file exists."""
+    """Set when the worker must stop: SIGTERM, or the server that started it is gone."""
 
-    def __init__(self, stop_file: Path | None = None):
-        self.flag, self.stop_file = False, stop_file
+    def __init__(self):
+        self.flag = False
         self.parent = os.getppid()
 
     def __call__(self) -> bool:
-        return (self.flag or os.getppid() != self.parent
-                or (self.stop_file is not None and self.stop_file.exists()))
+        return self.flag or os.getppid() != self.parent
 
 
 # -- validation ----------------------------------------------------------------------------------
@@ -313,8 +308,7 @@ def lock_name(slot: int) -> str:
     return "worker.lock" if slot == 0 else f"worker-{slot}.lock"
 
 
-def main(data_dir: str, slot: int = 0, slots: int = 1, *, stop_file: bool = False) -> int:
-    """The worker loop of one slot; ``stop_file``: also stop when the data dir's stop file appears."""
+def main(data_dir: str, slot: int = 0, slots: int = 1) -> int:
     from . import cpu
     cpu.configure()   # before training imports torch
     store = Store(data_dir)
@@ -323,9 +317,9 @@ def main(data_dir: str, slot: int = 0, slots: int = 1, *, stop_file: bool = Fals
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         return LOCK_BUSY
-    stopping = Stopping(store.dir / STOP_FILE if stop_file else None)
-    for sig in (signal.SIGTERM, signal.SIGINT):   # a graceful stop: the running job saves its state
-        signal.signal(sig, lambda *_: setattr(stopping, "flag", True))
+    stopping = Stopping()
+    signal.signal(signal.SIGTERM, lambda *_: setattr(stopping, "flag", True))
+    signal.signal(signal.SIGINT, lambda *_: setattr(stopping, "flag", True))
     recover(store, slot, slots)
     while not stopping():
         done = step(store, stopping, slot, slots)
