@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import signal
 import subprocess
 import sys
 
@@ -240,5 +242,26 @@ def test_requests_per_minute_is_a_429_with_retry_after(tmp_path):
         assert _error(exc)["code"] == "rate_limit_exceeded" and _error(exc)["type"] == "requests"
         assert 1 <= int(exc.value.response.headers["retry-after"]) <= 60
         assert bruno.files.list().data == []   # each student has their own window
+    finally:
+        control.stop(home)
+
+
+def test_kill_9_of_the_class_server_loses_no_file_or_job(tmp_path):
+    home = tmp_path / "home"
+    keys = dict(Roster(home).add(["Anna", "Bruno"]))
+    made = {}
+    try:
+        info = control.start(home, class_mode=True, env={"FTLAB_SANDBOX_WORKER": "0"})
+        for name in ("Anna", "Bruno"):
+            client = openai.OpenAI(base_url=info["base_url"], api_key=keys[name], max_retries=0)
+            f = _upload(client, _tiny(tmp_path, f"{name}.jsonl"))
+            made[name] = (f.id, client.fine_tuning.jobs.create(model="gpt-4.1-nano", training_file=f.id).id)
+        os.kill(info["pid"], signal.SIGKILL)
+        info = control.start(home, class_mode=True, env={"FTLAB_SANDBOX_WORKER": "0"})
+        for name, (file_id, job_id) in made.items():
+            client = openai.OpenAI(base_url=info["base_url"], api_key=keys[name], max_retries=0)
+            assert [f.id for f in client.files.list()] == [file_id]
+            assert client.files.content(file_id).read() == (tmp_path / f"{name}.jsonl").read_bytes()
+            assert [j.id for j in client.fine_tuning.jobs.list()] == [job_id]
     finally:
         control.stop(home)
