@@ -5,8 +5,9 @@ its own thread, does the course's flow through the official SDK: upload a file, 
 then R rounds of polling (jobs.retrieve, list_events, checkpoints.list, files.list, models.list)
 and one short chat completion. At the end each student cancels their job. Prints the number of
 5xx answers, whether any job was lost or duplicated (each student's job list must hold exactly
-the job they made), and p50/p95 per GET endpoint. The machine may be shared: latencies include
-waiting for the cores.
+the job they made), p50/p95 per GET endpoint, and the server process's own CPU time per request
+(the training worker is a separate process, not counted). The machine may be shared: latencies
+include waiting for the cores; CPU per request does not.
 
     python benchmarks/load_class.py [--students S] [--rounds R] [--no-chat]
 """
@@ -27,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import openai  # noqa: E402
+import psutil  # noqa: E402
 
 from ftlab.sandbox import control  # noqa: E402
 from ftlab.sandbox.roster import Roster  # noqa: E402
@@ -86,10 +88,11 @@ def run(students: int, rounds: int, chat: bool) -> int:
                                                    hyperparameters={"n_epochs": 3, "batch_size": 1}).id
         while trainer.fine_tuning.jobs.retrieve(training).status not in ("running", "failed", "succeeded"):
             time.sleep(0.5)
-        t0 = time.time()
+        server = psutil.Process(info["pid"])
+        t0, cpu0 = time.time(), sum(server.cpu_times()[:2])
         with ThreadPoolExecutor(students) as pool:
             results = list(pool.map(lambda n: student(clients[n], data, rounds, chat, t), names[:-1]))
-        wall = time.time() - t0
+        wall, cpu = time.time() - t0, sum(server.cpu_times()[:2]) - cpu0
         status = trainer.fine_tuning.jobs.retrieve(training).status
         trainer.fine_tuning.jobs.cancel(training) if status == "running" else None
     finally:
@@ -99,6 +102,8 @@ def run(students: int, rounds: int, chat: bool) -> int:
     print(f"{students} students x {rounds} rounds{' + chat' if chat else ''}, one training running "
           f"(status at the end: {status}); {os.cpu_count()} CPUs, load {one:.1f}/{five:.1f}; wall {wall:.0f} s")
     print(f"5xx: {len(t.errors)} {t.errors[:5]}   lost or duplicated jobs: {len(wrong)} {wrong[:5]}")
+    requests = sum(len(xs) for xs in t.seconds.values())
+    print(f"server CPU: {cpu:.1f} CPU-s for {requests} requests = {cpu / requests * 1000:.1f} ms CPU per request")
     for name, xs in sorted(t.seconds.items()):
         p95 = statistics.quantiles(xs, n=20)[18] if len(xs) > 1 else xs[0]
         print(f"  {name:<22} n={len(xs):>4}  p50={statistics.median(xs) * 1000:6.0f} ms  p95={p95 * 1000:6.0f} ms")
