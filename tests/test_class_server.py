@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import openai
 import pytest
@@ -265,3 +266,24 @@ def test_kill_9_of_the_class_server_loses_no_file_or_job(tmp_path):
             assert [j.id for j in client.fine_tuning.jobs.list()] == [job_id]
     finally:
         control.stop(home)
+
+
+def test_ftlab_serve_class_in_the_foreground_takes_roster_keys(tmp_path):
+    keys = dict(Roster(tmp_path).add(["Anna"]))
+    proc = subprocess.Popen([sys.executable, "-m", "ftlab.cli", "serve", "--class", "--host", "127.0.0.1",
+                             "--data-dir", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env={**os.environ, "FTLAB_SANDBOX_WORKER": "0"})
+    try:
+        deadline = time.time() + 60
+        while control.status(tmp_path) is None and time.time() < deadline:
+            time.sleep(0.2)
+        info = control.status(tmp_path)
+        assert info and info["pid"] == proc.pid and info["class_mode"]
+        anna = openai.OpenAI(base_url=info["base_url"], api_key=keys["Anna"], max_retries=0)
+        assert anna.files.list().data == []
+        assert control.stop(tmp_path) and proc.wait(60) == 0
+        out = proc.stdout.read()
+        assert "Server di classe ftlab in ascolto su http://127.0.0.1:" in out and keys["Anna"] not in out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
