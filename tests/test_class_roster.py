@@ -131,7 +131,6 @@ def test_estimates_follow_the_fair_queue_and_the_running_job(tmp_path):
     per = queue.DEFAULT_SECONDS   # nothing has finished with a start time yet
     assert queue.estimates(store, now) == {a1: (1, now + 30 + per), b1: (2, now + 30 + 2 * per),
                                            a2: (3, now + 30 + 3 * per), a3: (4, now + 30 + 4 * per)}
-    assert queue.position(store, b1) == 2 and queue.position(store, "ftjob-none") is None
     # two workers: the second starts the queue at once
     two = queue.estimates(store, now, workers=2)
     assert two[a1] == (1, now + per) and two[b1] == (2, now + 30 + per)

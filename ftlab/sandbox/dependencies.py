@@ -36,10 +36,6 @@ def authenticate(request: Request) -> None:
         request.app.state.limiter.check(caller.name)
 
 
-def get_caller(request: Request) -> Caller:
-    return request.state.caller
-
-
 def get_quotas(request: Request) -> Quotas | None:
     """The class's per-student quotas for a student; None (no limits) for everyone else."""
     return request.app.state.quotas if request.state.caller.role == "student" else None

@@ -25,14 +25,6 @@ def fair_queue(store) -> list[dict]:
     return fair_order(store.queued_jobs(), store.last_starts())
 
 
-def position(store, job_id: str) -> int | None:
-    """1-based place of a queued job in the fair queue, or None if it is not queued."""
-    for i, item in enumerate(fair_queue(store), 1):
-        if item["job"]["id"] == job_id:
-            return i
-    return None
-
-
 # A job's length before any has finished here: the course's fine-tune takes ~75-100 s on two
 # cores (design notes); after that, the mean of the last few real ones.
 DEFAULT_SECONDS = 90.0
