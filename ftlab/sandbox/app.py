@@ -12,7 +12,7 @@ from fastapi import Depends, FastAPI, Request
 
 from . import errors, settings
 from .dependencies import authenticate
-from .inference import LazyEngine
+from .lazy_engine import LazyEngine
 from .routes import ROUTERS
 from .store import Store
 
