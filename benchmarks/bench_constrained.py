@@ -57,6 +57,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
+    from ftlab.sandbox.cpu import describe
+    print(describe(), flush=True)   # which machine every figure below holds for
     with sandbox(Path(tempfile.mkdtemp(prefix="bench-constrained-")), FTLAB_SANDBOX_WORKER=0) as client:
         timed(client, None)   # loads the model
         first, _ = timed(client, FORMATS["json_schema"])

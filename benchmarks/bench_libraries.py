@@ -134,6 +134,8 @@ def main() -> None:
     ap.add_argument("--libs", help="a directory the libraries were installed to (--target)")
     ap.add_argument("--texts", type=int, default=20_000)
     args = ap.parse_args()
+    from ftlab.sandbox.cpu import describe
+    print(describe(), flush=True)   # which machine every figure below holds for
     if args.libs:
         sys.path.append(args.libs)  # after the venv: its numpy stays the one in use
     os.environ.setdefault("FTLAB_HOME", tempfile.mkdtemp(prefix="ftlab-bench-"))

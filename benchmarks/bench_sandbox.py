@@ -200,6 +200,8 @@ def main() -> None:
                         help="only part 3, on the base model and on --adapter if given")
     parser.add_argument("--adapter", type=Path, default=None, help="a LoRA adapter dir for --generation-only")
     args = parser.parse_args()
+    from ftlab.sandbox.cpu import describe
+    print(describe(), flush=True)   # which machine every figure below holds for
     if args.generation_only:
         return bench_generation(args.adapter)
     bench_preparation(args.skip_first_prepare)

@@ -101,6 +101,8 @@ def main() -> None:
     ap.add_argument("--no-naive", action="store_true")
     ap.add_argument("--repeat", type=int, default=1, help="runs of each approach (best is marked)")
     args = ap.parse_args()
+    from ftlab.sandbox.cpu import describe
+    print(describe(), flush=True)   # which machine every figure below holds for
     tmp = Path(args.keep or tempfile.mkdtemp(prefix="ftlab-bench-"))
     tmp.mkdir(parents=True, exist_ok=True)
     print(f"cpus={os.cpu_count()} load average={os.getloadavg()} python={sys.version.split()[0]}")

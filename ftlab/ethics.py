@@ -250,7 +250,7 @@ def model_card_markdown(*, model_id: str, base_model: str, datasets: dict, hyper
                         metrics=None, limits=(), bias_findings=None, intended_use: str = "",
                         out_of_scope: str = "", job_id: str | None = None, notes: str = "") -> str:
     """The card as Markdown. ``datasets``: name → path (its sha256 and line count are computed)."""
-    from ftlab.registry import file_sha256
+    from ftlab.hashing import file_sha256
 
     data_rows = [{tr("nome", "name"): name, tr("file", "file"): Path(p).name,
                   tr("esempi", "examples"): sum(1 for line in open(p, encoding="utf-8") if line.strip()),

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from ftlab.hashing import file_sha256
 from ftlab.i18n import tr
 
 FORMATS = ("hf", "gguf")
@@ -68,11 +69,6 @@ def _is_base(model: str) -> bool:
     return bool(catalog.base_of(model)) or model == catalog.STAND_IN_NAME
 
 
-def _sha256(path: Path) -> str:
-    from ftlab.sandbox.models import _sha256 as sha256   # one block-wise hash for the sandbox's files
-    return sha256(path)
-
-
 def _training(store, model: str) -> dict | None:
     """The unfinished job that will produce ``model``, if any."""
     for job in store.jobs_with_status(*_ACTIVE):
@@ -114,7 +110,7 @@ def resolve(model: str, data_dir=None) -> Source:
             if file_id and (f := store.get_file(file_id)):
                 blob = store.file_path(file_id)
                 source.files.append({"param": param, "id": file_id, "filename": f["filename"],
-                                     "sha256": _sha256(blob) if blob.exists() else None})
+                                     "sha256": file_sha256(blob) if blob.exists() else None})
         ckpts, _ = store.list_checkpoints(job_id, after=None, limit=1000)
         source.checkpoint = next((c for c in ckpts if c["fine_tuned_model_checkpoint"] == model), None)
     return source

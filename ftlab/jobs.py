@@ -7,7 +7,6 @@ new events in order with a progress bar until the job stops.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
@@ -20,6 +19,7 @@ from pathlib import Path
 import openai
 
 from ftlab.backend import explain_error
+from ftlab.hashing import file_sha256
 from ftlab.i18n import tr
 from ftlab.openai_spec import (COURSE_MODEL, HYPERPARAMETER_RANGES, SEED_MAX, SUFFIX_MAX_LENGTH,  # noqa: F401
                                TERMINAL_STATUSES, seed_ok, suffix_ok)
@@ -60,17 +60,11 @@ def _load_uploads() -> dict:
 def _remember_upload(file_id: str, path: Path, token_counts: list[int] | None) -> None:
     """Keep what we know about an uploaded file: OpenAI does not let us download it back."""
     known = _load_uploads()
-    known[file_id] = {"filename": path.name, "sha256": _sha256(path),
+    known[file_id] = {"filename": path.name, "sha256": file_sha256(path),
                       "token_counts": list(token_counts) if token_counts is not None else None}
     target = _uploads_path()
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(known), encoding="utf-8")
-
-
-def _sha256(path: Path) -> str:
-    """The file's sha256, read in blocks (never whole)."""
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _first_errors(report, n: int = 3) -> str:
@@ -227,7 +221,7 @@ def _method_hyperparameters(method, hyperparameters) -> dict:
 
 def _same_content(a: tuple, b: tuple) -> bool:
     """Compare two (path | None, remembered upload | None) by sha256."""
-    hashes = [_sha256(path) if path is not None else (known or {}).get("sha256") for path, known in (a, b)]
+    hashes = [file_sha256(path) if path is not None else (known or {}).get("sha256") for path, known in (a, b)]
     return hashes[0] is not None and hashes[0] == hashes[1]
 
 

@@ -7,7 +7,6 @@ in production before).
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import re
@@ -19,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ftlab import paths
+from ftlab.hashing import file_sha256
 from ftlab.i18n import tr
 from ftlab.openai_spec import SUFFIX_MAX_LENGTH, is_fine_tuned, parse_ft_model_name, suffix_ok
 
@@ -72,14 +72,6 @@ def suffix_problems(suffix: str) -> list[str]:
 
 # ``ft:{base}:{org}:{suffix}:{id}[:ckpt-step-N]`` → its parts: OpenAI's format, read in one place
 parse_model_name = parse_ft_model_name
-
-
-def file_sha256(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _now() -> str:

@@ -174,11 +174,11 @@ def test_refined_logits_pick_the_float32_argmax_even_on_near_ties():
     assert torch.equal(fast.argmax(-1), exact.argmax(-1))
 
 
-# ---------------------------------------------------------------- a lone row's step (cpu.lone_row_layout)
+# ---------------------------------------------------------------- a lone row's step (layout.lone_row_layout)
 
 def test_engine_weights_are_input_major_with_the_same_values():
     from ftlab.sandbox import models
-    from ftlab.sandbox.cpu import LoneRowLinear, lone_row_layout
+    from ftlab.sandbox.layout import LoneRowLinear, lone_row_layout
 
     model, tokenizer = models.load_base(progress=False)
     linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
@@ -200,7 +200,7 @@ def test_engine_weights_are_input_major_with_the_same_values():
 
 
 def test_a_lone_row_product_is_the_same_on_one_thread_or_two():
-    from ftlab.sandbox.cpu import LoneRowLinear, lone_row_layout
+    from ftlab.sandbox.layout import LoneRowLinear, lone_row_layout
 
     torch.manual_seed(0)
     layer = torch.nn.Sequential(torch.nn.Linear(576, 1536, bias=True))

@@ -83,3 +83,23 @@ except AttributeError:
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
                          cwd=ROOT, env={k: v for k, v in os.environ.items() if k != "MKL_CBWR"})
     assert run.stdout.strip() == "ok", run.stderr
+
+
+def test_the_server_and_an_idle_worker_do_not_load_torch(tmp_path):
+    """torch (~200 MB per process) loads only when a job trains or a chat needs the engine."""
+    script = f"""
+import sys
+from fastapi.testclient import TestClient
+from ftlab.sandbox import app, worker, cpu
+server = app.create_app({str(tmp_path)!r}, "t", run_worker=False)
+with TestClient(server) as http:
+    auth = {{"Authorization": "Bearer t"}}
+    assert http.get("/v1/models", headers=auth).status_code == 200
+    assert http.get("/v1/fine_tuning/jobs", headers=auth).status_code == 200
+    assert http.get("/v1/files", headers=auth).status_code == 200
+cpu.configure()
+assert "torch" not in sys.modules, [m for m in sys.modules if m.startswith("torch")][:5]
+print("ok")
+"""
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert run.stdout.strip() == "ok", run.stderr

@@ -289,3 +289,13 @@ def test_bfloat16_run_freezes_every_decoder_linear(tmp_path, monkeypatch):
     assert sum(isinstance(m, lora.FrozenLinear) for m in layers.modules()) == 7 * len(layers)
     assert state.head.dtype == torch.bfloat16 and state.prefix.ok
     assert all(p.dtype == torch.float32 for p in state.model.parameters() if p.requires_grad)
+
+
+def test_describe_names_the_instruction_sets_a_figure_holds_for(monkeypatch):
+    monkeypatch.setattr(cpu, "_cpuinfo", lambda: "model name\t: Test CPU 9000\nflags\t\t: fpu avx2 avx512f\n")
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    line = cpu.describe()
+    assert line.startswith("CPU: Test CPU 9000 · AVX2 AVX512F ·") and "AVX512-BF16" not in line
+    assert line.endswith("ONEDNN_MAX_CPU_ISA=AVX2")
+    monkeypatch.setattr(cpu, "_cpuinfo", lambda: "")
+    assert cpu.describe().startswith("CPU: unknown CPU · no AVX2 ·")

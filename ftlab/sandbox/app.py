@@ -12,7 +12,7 @@ from fastapi import Depends, FastAPI, Request
 
 from . import errors, settings
 from .dependencies import authenticate
-from .inference import LazyEngine
+from .lazy_engine import LazyEngine
 from .quotas import RequestLimiter
 from .roster import Roster
 from .routes import ROUTERS

@@ -4,7 +4,7 @@ Why: on a CPU, one decoding step of the 135M stand-in is bound by reading its we
 memory (about 0.5 GB a step in float32), not by arithmetic, so 8 rows cost little more than 1
 (figures in benchmarks/sandbox_figures.md). A step uses the cores other processes leave
 free (``cpu``). A single row's step has its own shortcuts: its products split in two, one per
-core (``cpu.lone_row_layout``), and when greedy, a float16 output layer with float32 refinement
+core (``layout.lone_row_layout``), and when greedy, a float16 output layer with float32 refinement
 (``greedyhead``: same argmax). One scheduler thread owns the model:
 
 * a new request is prefilled on its own, then joins the running batch at the next step, its KV

@@ -7,13 +7,6 @@
   so the same seed gives the same losses on 1 or 2 threads (without it the first loss of a run
   differed in the 7th digit); likewise oneDNN capped below AMX (see ``KERNELS``). A user's own
   value wins.
-* ``lone_row_layout()``: the engine's linear layers read a lone row's step at the speed of the
-  memory. A decoding step multiplies one vector by every weight (bound by reading memory), and
-  MKL reads a matrix for one vector on one thread: weights stored input-major, which MKL streams
-  in memory order, are read faster on one thread, and a lone row's product split over the two
-  halves of the input (``torch.bmm``: a thread each) uses a second free core. Each half is the
-  same product on one thread or two, so answers do not depend on the thread count. Figures:
-  benchmarks/sandbox_figures.md.
 * ``share_threads()``: one thread policy for training and generation. A step is ~200 small
   matrix products, and with OpenMP every one waits for its slowest thread; on a core another
   process is using, that thread runs only now and then (a lone request then decodes at about
@@ -43,16 +36,34 @@ def configure() -> None:
 configure()   # importing this module is itself an entry point: training and inference import it first
 
 import psutil  # noqa: E402
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 
 
 def cpu_flags() -> set[str]:
     """The CPU's feature flags (Linux; empty elsewhere)."""
+    return set(_cpuinfo().split())
+
+
+# The instruction sets that change the sandbox's speed, in the order they were added to x86 CPUs.
+INSTRUCTION_SETS = (("avx2", "AVX2"), ("avx512f", "AVX512F"), ("avx512_bf16", "AVX512-BF16"),
+                    ("amx_bf16", "AMX"))
+
+
+def describe() -> str:
+    """One line saying which machine a figure holds for: the CPU's model, the instruction sets
+    that matter here, the usable cores and the oneDNN cap (every benchmark prints it first)."""
+    model = next((line.split(":", 1)[1].strip() for line in _cpuinfo().splitlines()
+                  if line.startswith("model name")), "unknown CPU")
+    flags = cpu_flags()
+    sets = " ".join(name for flag, name in INSTRUCTION_SETS if flag in flags) or "no AVX2"
+    isa = os.environ.get("ONEDNN_MAX_CPU_ISA", "default")
+    return f"CPU: {model} · {sets} · {usable_cpus()} usable cores · ONEDNN_MAX_CPU_ISA={isa}"
+
+
+def _cpuinfo() -> str:
     try:
-        return set(Path("/proc/cpuinfo").read_text().split())
+        return Path("/proc/cpuinfo").read_text()
     except OSError:
-        return set()
+        return ""
 
 
 def fast_bfloat16() -> bool:
@@ -104,6 +115,7 @@ def share_threads(others: OtherProcesses, most: int | None = None) -> int:
     busy core counts as free), at most ``most``. Results do not depend on it (``configure``)."""
     threads = max(1, int(usable_cpus() - others.busy_cores() + 0.5))
     threads = min(threads, most or threads)
+    import torch   # here, not at the top: the server and an idle worker never load torch (~200 MB each)
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
     return threads
@@ -115,42 +127,3 @@ def share_threads_now(every: float = 0.25) -> int:
     others = OtherProcesses(every)
     time.sleep(every)
     return share_threads(others)
-
-
-class LoneRowLinear(torch.nn.Linear):
-    """``nn.Linear`` with an input-major weight that splits a lone row's product in two; other
-    inputs (prompts, batches) take the usual ``F.linear``."""
-
-    @classmethod
-    def of(cls, linear: torch.nn.Linear) -> "LoneRowLinear":
-        """A layer sharing ``linear``'s parameters (a tied output layer stays tied)."""
-        layer = cls.__new__(cls)
-        torch.nn.Module.__init__(layer)
-        layer.in_features, layer.out_features = linear.in_features, linear.out_features
-        layer.weight = linear.weight
-        layer.register_parameter("bias", linear.bias)
-        return layer
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.numel() != self.in_features or self.in_features % 2:
-            return F.linear(x, self.weight, self.bias)
-        half = self.in_features // 2
-        halves = self.weight.t().reshape(2, half, self.out_features)   # a view when input-major
-        y = torch.bmm(x.reshape(2, 1, half), halves).sum(0)
-        if self.bias is not None:
-            y = y + self.bias
-        return y.view(*x.shape[:-1], self.out_features)
-
-
-def lone_row_layout(model: torch.nn.Module) -> None:
-    """Store every linear weight of the engine's ``model`` input-major (same values and shape,
-    another order in memory) and put a ``LoneRowLinear`` sharing its parameters in each linear
-    layer's place. Only for a model the engine loaded for itself, before LoRA adapters are
-    added: peft then wraps these layers and keeps its own small ones as they are."""
-    with torch.no_grad():
-        for parent in list(model.modules()):
-            for name, child in list(parent.named_children()):
-                if type(child) is torch.nn.Linear:
-                    if child.weight.is_contiguous():   # the output layer may be tied: once is enough
-                        child.weight.data = child.weight.data.t().contiguous().t()
-                    setattr(parent, name, LoneRowLinear.of(child))

@@ -23,7 +23,7 @@ from ftlab.sandbox import cpu  # noqa: I001  (first: it sets the kernels before 
 
 import torch
 
-from ftlab.sandbox import models
+from ftlab.sandbox import layout, models
 from ftlab.sandbox.batching import Batcher, Request
 from ftlab.sandbox.greedyhead import GreedyHead
 
@@ -67,20 +67,6 @@ def _first_stop(text: str, stop: list[str]) -> int:
     return min(hits) if hits else -1
 
 
-class LazyEngine:
-    """The server's one engine, loaded on first use (one model in memory for every request)."""
-
-    def __init__(self):
-        self._engine: Engine | None = None
-        self._lock = threading.Lock()
-
-    def get(self) -> "Engine":
-        with self._lock:
-            if self._engine is None:
-                self._engine = Engine()
-        return self._engine
-
-
 class Engine:
     """Holds the base model and its adapters; ``chat`` and ``stream`` answer chat requests."""
 
@@ -94,8 +80,8 @@ class Engine:
             self.model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
             self.model.to(device or models.default_device()).eval()
         self.device = next(self.model.parameters()).device
-        if self.device.type == "cpu":   # a lone row's step reads the weights faster (see cpu)
-            cpu.lone_row_layout(self.model)
+        if self.device.type == "cpu":   # a lone row's step reads the weights faster (see layout)
+            layout.lone_row_layout(self.model)
         self.eos_ids = {i for i in (self.tokenizer.eos_token_id, self.model.generation_config.eos_token_id)
                         if isinstance(i, int)}
         self.context = getattr(self.model.config, "max_position_embeddings", 8192)

