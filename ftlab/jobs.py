@@ -282,22 +282,29 @@ def _estimate(counts, model: str, hp: dict):
 
 
 def format_estimate(estimate, model: str) -> str:
-    """One Italian paragraph with tokens, epochs, cost and time of a training estimate."""
+    """One paragraph with tokens, epochs, cost and time of a training estimate, in the user's language."""
     if estimate is None:
         return tr("Stima non disponibile per {m} (file o prezzo sconosciuti).",
                   "No estimate for {m} (unknown file or price).", m=model)
+    epochs = (tr("epoca", "epoch") if estimate.epochs == 1 else tr("epoche", "epochs"))
     return tr(
-        "Stima per {m}: {n} esempi × {e} epoche ≈ {t} token fatturati → ${c:.4f} "
-        "(con la tariffa del corso, $0.006/1K: ${cc:.4f}); tempo ≈ {mins:.0f} min.",
-        "Estimate for {m}: {n} examples × {e} epochs ≈ {t} billed tokens → ${c:.4f} "
-        "(at the course's $0.006/1K: ${cc:.4f}); time ≈ {mins:.0f} min.",
-        m=model, n=estimate.n_examples, e=estimate.epochs, t=_thousands(estimate.billed_tokens),
-        c=estimate.cost_usd, cc=estimate.course_cost_usd, mins=estimate.minutes_estimate)
+        "Stima per {m}: {n} esempi × {e} {ep} ≈ {t} token fatturati → {c} $ "
+        "(con la tariffa del corso, 0,006 $/1K: {cc} $); tempo ≈ {mins} min.",
+        "Estimate for {m}: {n} examples × {e} {ep} ≈ {t} billed tokens → ${c} "
+        "(at the course's $0.006/1K: ${cc}); time ≈ {mins} min.",
+        m=model, n=_thousands(estimate.n_examples), e=estimate.epochs, ep=epochs,
+        t=_thousands(estimate.billed_tokens), c=_decimal(estimate.cost_usd, 4),
+        cc=_decimal(estimate.course_cost_usd, 4), mins=_decimal(estimate.minutes_estimate, 0))
 
 
 def _thousands(n: int) -> str:
     """35.238 in Italian, 35,238 in English."""
     return tr("{n:,}", "{n:,}", n=n).replace(",", tr(".", ","))
+
+
+def _decimal(x: float, digits: int) -> str:
+    """0,0053 in Italian, 0.0053 in English (no thousands separator: these are small figures)."""
+    return f"{x:.{digits}f}".replace(".", tr(",", "."))
 
 
 def is_paying(client) -> bool:

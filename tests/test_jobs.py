@@ -355,3 +355,16 @@ def test_job_form_estimate_counts_tokens_without_validating(fake, train_file, co
     assert counted_validations == []
     from ftlab.validation import validate
     assert counts == validate(train_file).token_counts
+
+
+def test_estimate_speaks_one_number_format_and_singular_epoch(monkeypatch):
+    from ftlab.tokens import estimate_training
+
+    one = jobs.format_estimate(estimate_training([1000] * 1200, epochs=1), "gpt-4.1-nano-2025-04-14")
+    assert "1.200 esempi × 1 epoca ≈ 1.200.000 token" in one and "0,006 $/1K" in one
+    assert "1,8000 $" in one and "$0." not in one  # Italian decimals, no English figure left over
+    three = jobs.format_estimate(estimate_training([1000] * 20, epochs=3), "gpt-4.1-nano-2025-04-14")
+    assert "× 3 epoche" in three
+    monkeypatch.setenv("FTLAB_LANG", "en")
+    en = jobs.format_estimate(estimate_training([1000] * 1200, epochs=1), "gpt-4.1-nano-2025-04-14")
+    assert "1,200 examples × 1 epoch ≈ 1,200,000 billed tokens → $1.8000" in en
