@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import openai
@@ -509,15 +509,42 @@ def jobs_frame(client, *, limit: int = 100):
     return frame
 
 
+@dataclass(frozen=True)
+class CourseRun:
+    """One of the course's fine-tunes: its data folder (train/validation.jsonl under data/) and
+    the hyperparameters it is trained with (missing ones are "auto")."""
+    data: str
+    hyperparameters: dict = field(default_factory=dict)
+    seed: int = 42
+
+
+# The course's fine-tunes by suffix; ``ftlab prepare`` trains each one ahead of class.
+COURSE_RUNS: dict[str, CourseRun] = {
+    "converti-python": CourseRun(data="converti_python"),
+    "assistenza-clienti": CourseRun(data="assistenza_clienti",
+                                    hyperparameters={"n_epochs": 2, "learning_rate_multiplier": 4.0}),
+}
+
+
+def course_run(suffix: str) -> CourseRun:
+    """The entry of ``COURSE_RUNS`` for ``suffix``, or a clear error naming the known ones."""
+    try:
+        return COURSE_RUNS[suffix]
+    except KeyError:
+        raise JobInputError(tr("Nessun fine-tuning del corso ha il suffisso {s} (noti: {k})",
+                               "No course fine-tune has the suffix {s} (known: {k})",
+                               s=suffix, k=", ".join(COURSE_RUNS))) from None
+
+
 def course_job(client, *, suffix: str = "converti-python", model: str = COURSE_MODEL):
-    """The job of the course's standard fine-tune, training it only when missing.
+    """The job of one of the course's fine-tunes (``COURSE_RUNS[suffix]``), trained only when missing.
 
     Reuses a succeeded job whose model name carries ``suffix``; follows one still running;
-    otherwise uploads data/converti_python train+validation and trains with default
-    hyperparameters and seed 42.
+    otherwise uploads the run's train+validation files and trains with its hyperparameters.
     """
     from ftlab.paths import DATA_DIR
 
+    run = course_run(suffix)
     tag = f":{suffix}:"
     running = None
     for job in client.fine_tuning.jobs.list(limit=100):
@@ -526,10 +553,12 @@ def course_job(client, *, suffix: str = "converti-python", model: str = COURSE_M
         if running is None and job.status not in STOP_STATUSES and _suffix_of(job) == suffix:
             running = job
     if running is None:
-        data = DATA_DIR / "converti_python"
+        data = DATA_DIR / run.data
+        method = ({"type": "supervised", "supervised": {"hyperparameters": dict(run.hyperparameters)}}
+                  if run.hyperparameters else None)
         running = create_job(client, model=model, training_file=data / "train.jsonl",
-                             validation_file=data / "validation.jsonl", suffix=suffix, seed=42,
-                             metadata={"suffix": suffix})
+                             validation_file=data / "validation.jsonl", method=method,
+                             suffix=suffix, seed=run.seed, metadata={"suffix": suffix})
     job = follow(client, running.id)
     if job.status != "succeeded":
         raise JobError(describe_outcome(job))
@@ -537,7 +566,7 @@ def course_job(client, *, suffix: str = "converti-python", model: str = COURSE_M
 
 
 def course_model(client, *, suffix: str = "converti-python", model: str = COURSE_MODEL) -> str:
-    """The fine-tuned model id of the course's standard run (see ``course_job``)."""
+    """The fine-tuned model id of one of the course's runs (see ``course_job``)."""
     return course_job(client, suffix=suffix, model=model).fine_tuned_model
 
 

@@ -260,6 +260,45 @@ def test_course_model_on_a_paying_backend_needs_confirmation(fake):
     assert fake.posted("/") == []
 
 
+class _Sent(Exception):
+    """Raised by the recording create_job below: what course_job would have sent."""
+
+
+def _record_create_job(monkeypatch):
+    def record(client, **kwargs):
+        raise _Sent(kwargs)
+    monkeypatch.setattr(jobs, "create_job", record)
+
+
+@pytest.mark.parametrize("suffix", list(jobs.COURSE_RUNS))
+def test_course_job_trains_each_course_run_from_its_table_entry(fake, monkeypatch, suffix):
+    from ftlab.paths import DATA_DIR
+
+    _record_create_job(monkeypatch)
+    run = jobs.COURSE_RUNS[suffix]
+    with pytest.raises(_Sent) as sent:
+        jobs.course_job(fake.client, suffix=suffix)
+    kwargs = sent.value.args[0]
+    assert kwargs["training_file"] == DATA_DIR / run.data / "train.jsonl"
+    assert kwargs["validation_file"] == DATA_DIR / run.data / "validation.jsonl"
+    assert (kwargs["training_file"]).is_file() and kwargs["validation_file"].is_file()
+    assert kwargs["suffix"] == suffix and kwargs["seed"] == run.seed
+    sent_hp = (kwargs["method"] or {}).get("supervised", {}).get("hyperparameters", {})
+    assert sent_hp == run.hyperparameters
+    assert jobs.check_hyperparameters(sent_hp) == run.hyperparameters
+
+
+def test_converti_python_keeps_the_default_hyperparameters():
+    # chapters 04-06 show this job's "auto" values and their outputs are compared
+    assert jobs.COURSE_RUNS["converti-python"].hyperparameters == {}
+
+
+def test_unknown_course_suffix_is_a_clear_error(fake):
+    with pytest.raises(jobs.JobInputError, match="converti-python"):
+        jobs.course_job(fake.client, suffix="nessuno")
+    assert fake.posted("/") == []
+
+
 # ------------------------------------------------------------------ on the real sandbox (no training)
 
 @pytest.fixture
