@@ -526,6 +526,12 @@ COURSE_RUNS: dict[str, CourseRun] = {
 }
 
 
+# Chapter 07's deliberately skewed copy of the customer-service data (built by
+# ftlab.ethics.write_skewed), trained exactly like the fair run so that only the data differs.
+COURSE_RUNS["assistenza-sbilanciato"] = CourseRun(
+    data="assistenza_sbilanciato", hyperparameters=COURSE_RUNS["assistenza-clienti"].hyperparameters)
+
+
 def course_run(suffix: str) -> CourseRun:
     """The entry of ``COURSE_RUNS`` for ``suffix``, or a clear error naming the known ones."""
     try:
