@@ -153,7 +153,7 @@ def test_job_form_starts_a_job_that_the_monitor_follows_to_succeeded(notebook):
     epochs.locator("input[type=number], input[type=text]").last.fill("1")
     epochs.locator("input[type=number], input[type=text]").last.press("Tab")
     widget(form, "text", "Suffisso").locator("input").fill("prova-browser")
-    eventually(lambda: "× 1 epoche" in form.inner_text(), what="the estimate for 1 epoch")
+    eventually(lambda: "× 1 epoca" in form.inner_text(), what="the estimate for 1 epoch")
     button(form, "Avvia").click()
 
     created = eventually(lambda: re.search(r"Job creato: (ftjob-\S+)", form.inner_text()),
