@@ -20,7 +20,7 @@ from pathlib import Path
 import openai
 
 from ftlab.backend import explain_error
-from ftlab.i18n import tr
+from ftlab.i18n import num, tr
 from ftlab.openai_spec import (COURSE_MODEL, HYPERPARAMETER_RANGES, SEED_MAX, SUFFIX_MAX_LENGTH,  # noqa: F401
                                TERMINAL_STATUSES, seed_ok, suffix_ok)
 
@@ -293,18 +293,13 @@ def format_estimate(estimate, model: str) -> str:
         "Estimate for {m}: {n} examples × {e} {ep} ≈ {t} billed tokens → ${c} "
         "(at the course's $0.006/1K: ${cc}); time ≈ {mins} min.",
         m=model, n=_thousands(estimate.n_examples), e=estimate.epochs, ep=epochs,
-        t=_thousands(estimate.billed_tokens), c=_decimal(estimate.cost_usd, 4),
-        cc=_decimal(estimate.course_cost_usd, 4), mins=_decimal(estimate.minutes_estimate, 0))
+        t=_thousands(estimate.billed_tokens), c=num(estimate.cost_usd, 4),
+        cc=num(estimate.course_cost_usd, 4), mins=num(estimate.minutes_estimate, 0))
 
 
 def _thousands(n: int) -> str:
     """35.238 in Italian, 35,238 in English."""
     return tr("{n:,}", "{n:,}", n=n).replace(",", tr(".", ","))
-
-
-def _decimal(x: float, digits: int) -> str:
-    """0,0053 in Italian, 0.0053 in English (no thousands separator: these are small figures)."""
-    return f"{x:.{digits}f}".replace(".", tr(",", "."))
 
 
 def is_paying(client) -> bool:

@@ -407,3 +407,11 @@ def test_estimate_speaks_one_number_format_and_singular_epoch(monkeypatch):
     monkeypatch.setenv("FTLAB_LANG", "en")
     en = jobs.format_estimate(estimate_training([1000] * 1200, epochs=1), "gpt-4.1-nano-2025-04-14")
     assert "1,200 examples × 1 epoch ≈ 1,200,000 billed tokens → $1.8000" in en
+
+
+def test_num_writes_decimals_in_the_users_language(monkeypatch):
+    from ftlab.i18n import num
+
+    assert num(0.25) == "0,25" and num(1.3364, 3) == "1,336" and num(2.0, 0) == "2"
+    monkeypatch.setenv("FTLAB_LANG", "en")
+    assert num(0.25) == "0.25"
