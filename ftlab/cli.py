@@ -154,7 +154,7 @@ def _cmd_prepare(client, args):
         start = time.time()
         job = jobs.course_job(client, suffix=suffix)
         reused = (job.finished_at or 0) < start
-        print(tr("[{i}/{n}] {s}: {how} {m} (job {j})", "[{i}/{n}] {s}: {how} {m} (job {j})", i=i,
+        print(tr("[{i}/{n}] {s}: {how} → {m} (job {j})", "[{i}/{n}] {s}: {how} → {m} (job {j})", i=i,
                  n=len(suffixes), s=suffix, m=job.fine_tuned_model, j=job.id,
                  how=tr("già pronto", "already there") if reused else
                  tr("addestrato in {t:.0f} s", "trained in {t:.0f} s", t=time.time() - start)), flush=True)

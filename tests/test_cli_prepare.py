@@ -29,7 +29,7 @@ def test_prepare_reuses_every_finished_course_job(fake, capsys):
     assert main(["prepare"]) == 0
     out = capsys.readouterr().out
     for n, suffix in enumerate(jobs.COURSE_RUNS):
-        assert f"{suffix}: già pronto ft:gpt-4.1-nano-2025-04-14:org:{suffix}:id{n} (job ftjob-{n})" in out
+        assert f"{suffix}: già pronto → ft:gpt-4.1-nano-2025-04-14:org:{suffix}:id{n} (job ftjob-{n})" in out
     assert f"[{len(jobs.COURSE_RUNS)}/{len(jobs.COURSE_RUNS)}]" in out and "Tutti i modelli" in out
     assert fake.posted("/") == []
 

@@ -1,8 +1,8 @@
 """ftlab.monitoring on crafted result files, events and checkpoints (no sandbox needed)."""
 from __future__ import annotations
 
-import re
 import base64
+import re
 from types import SimpleNamespace
 
 import matplotlib
