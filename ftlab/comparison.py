@@ -209,3 +209,24 @@ def service_arms(base: str, ft: str, train: list[dict]) -> list[Arm]:
 def code_arms(base: str, ft: str, train: list[dict], k: int = 3) -> list[Arm]:
     """The three arms of the code task: the first ``k`` training examples as shots."""
     return three_arms(base, ft, train, CODE_RULES, key=id, k=k)
+
+
+@dataclass
+class Report:
+    """A task's three-arm comparison: scored rows, the table (with the ceiling), paired CIs."""
+    arms: list
+    scored: object
+    table: object
+    paired: object
+
+
+def compare(client, arms: list[Arm], test: list[dict], *, task: str, params: dict | None = None,
+            metrics=("category_ok", "house_style"), workers: int = 16, progress: bool = True,
+            price_model: str | None = None, **score_kw) -> Report:
+    """Run, score and tabulate the three arms; the last arm (the fine-tune) is compared with each other."""
+    frame = run_arms(client, arms, test, params=params, workers=workers, progress=progress)
+    scored = score_arms(frame, task=task, progress=progress, **score_kw)
+    ceiling = reference_scores(test, task=task, **score_kw)
+    table = arms_table(scored, price_model=price_model, ceiling=ceiling)
+    paired = paired_against(scored, arms[-1].label, [a.label for a in arms[:-1]], metrics=metrics)
+    return Report(arms, scored, table, paired)
