@@ -287,11 +287,12 @@ def format_estimate(estimate, model: str) -> str:
         return tr("Stima non disponibile per {m} (file o prezzo sconosciuti).",
                   "No estimate for {m} (unknown file or price).", m=model)
     return tr(
-        "Stima per {m}: {n} esempi × {e} epoche ≈ {t} token fatturati → ${c:.4f} "
+        "Stima per {m}: {n} esempi × {e} {ep} ≈ {t} token fatturati → ${c:.4f} "
         "(con la tariffa del corso, $0.006/1K: ${cc:.4f}); tempo ≈ {mins:.0f} min.",
-        "Estimate for {m}: {n} examples × {e} epochs ≈ {t} billed tokens → ${c:.4f} "
+        "Estimate for {m}: {n} examples × {e} {ep} ≈ {t} billed tokens → ${c:.4f} "
         "(at the course's $0.006/1K: ${cc:.4f}); time ≈ {mins:.0f} min.",
         m=model, n=estimate.n_examples, e=estimate.epochs, t=_thousands(estimate.billed_tokens),
+        ep=tr("epoca", "epoch") if estimate.epochs == 1 else tr("epoche", "epochs"),
         c=estimate.cost_usd, cc=estimate.course_cost_usd, mins=estimate.minutes_estimate)
 
 
@@ -515,7 +516,8 @@ class CourseRun:
 COURSE_RUNS: dict[str, CourseRun] = {
     "converti-python": CourseRun(data="converti_python"),
     "assistenza-clienti": CourseRun(data="assistenza_clienti",
-                                    hyperparameters={"n_epochs": 2, "learning_rate_multiplier": 4.0}),
+                                    hyperparameters={"n_epochs": 1, "batch_size": 4,
+                                                     "learning_rate_multiplier": 4}),
 }
 
 

@@ -305,6 +305,16 @@ def test_trained_course_job_finds_only_a_succeeded_job_of_that_run(fake):
         jobs.trained_course_job(fake.client, "nessuno")
 
 
+def test_estimate_says_epoca_for_one_epoch(monkeypatch):
+    from ftlab.tokens import estimate_training
+
+    one, two = (jobs.format_estimate(estimate_training([100] * 12, epochs=e), "gpt-4.1-nano-2025-04-14")
+                for e in (1, 2))
+    assert "× 1 epoca ≈" in one and "× 2 epoche ≈" in two
+    monkeypatch.setenv("FTLAB_LANG", "en")
+    assert "× 1 epoch ≈" in jobs.format_estimate(estimate_training([100] * 12, epochs=1), "gpt-4.1-nano-2025-04-14")
+
+
 def test_unknown_course_suffix_is_a_clear_error(fake):
     with pytest.raises(jobs.JobInputError, match="converti-python"):
         jobs.course_job(fake.client, suffix="nessuno")
