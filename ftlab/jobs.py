@@ -517,7 +517,8 @@ class CourseRun:
 COURSE_RUNS: dict[str, CourseRun] = {
     "converti-python": CourseRun(data="converti_python"),
     "assistenza-clienti": CourseRun(data="assistenza_clienti",
-                                    hyperparameters={"n_epochs": 2, "learning_rate_multiplier": 4.0}),
+                                    hyperparameters={"n_epochs": 1, "batch_size": 4,
+                                                     "learning_rate_multiplier": 4}),
 }
 
 
@@ -546,13 +547,9 @@ def course_job(client, *, suffix: str = "converti-python", model: str = COURSE_M
     from ftlab.paths import DATA_DIR
 
     run = course_run(suffix)
-    tag = f":{suffix}:"
-    running = None
-    for job in client.fine_tuning.jobs.list(limit=100):
-        if job.status == "succeeded" and tag in (job.fine_tuned_model or ""):
-            return job
-        if running is None and job.status not in STOP_STATUSES and _suffix_of(job) == suffix:
-            running = job
+    done, running = _course_jobs(client, suffix)
+    if done is not None:
+        return done
     if running is None:
         data = DATA_DIR / run.data
         method = ({"type": "supervised", "supervised": {"hyperparameters": dict(run.hyperparameters)}}
@@ -564,6 +561,24 @@ def course_job(client, *, suffix: str = "converti-python", model: str = COURSE_M
     if job.status != "succeeded":
         raise JobError(describe_outcome(job))
     return job
+
+
+def _course_jobs(client, suffix: str):
+    """(newest succeeded job whose model carries ``suffix``, newest unfinished one with it)."""
+    tag = f":{suffix}:"
+    done = running = None
+    for job in client.fine_tuning.jobs.list(limit=100):
+        if done is None and job.status == "succeeded" and tag in (job.fine_tuned_model or ""):
+            done = job
+        if running is None and job.status not in STOP_STATUSES and _suffix_of(job) == suffix:
+            running = job
+    return done, running
+
+
+def trained_course_job(client, suffix: str):
+    """The succeeded job of a course run already trained (e.g. by ``ftlab prepare``), else None."""
+    course_run(suffix)  # an unknown suffix is an error, not "not trained yet"
+    return _course_jobs(client, suffix)[0]
 
 
 def course_model(client, *, suffix: str = "converti-python", model: str = COURSE_MODEL) -> str:

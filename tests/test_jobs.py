@@ -293,6 +293,28 @@ def test_converti_python_keeps_the_default_hyperparameters():
     assert jobs.COURSE_RUNS["converti-python"].hyperparameters == {}
 
 
+def test_trained_course_job_finds_only_a_succeeded_job_of_that_run(fake):
+    assert jobs.trained_course_job(fake.client, "assistenza-clienti") is None
+    fake.jobs["ftjob-1"] = job_json("ftjob-1", "succeeded",
+                                    fine_tuned_model="ft:gpt-4.1-nano-2025-04-14:org:converti-python:y")
+    assert jobs.trained_course_job(fake.client, "assistenza-clienti") is None
+    fake.jobs["ftjob-2"] = job_json("ftjob-2", "succeeded",
+                                    fine_tuned_model="ft:gpt-4.1-nano-2025-04-14:org:assistenza-clienti:z")
+    assert jobs.trained_course_job(fake.client, "assistenza-clienti").id == "ftjob-2"
+    with pytest.raises(jobs.JobInputError):
+        jobs.trained_course_job(fake.client, "nessuno")
+
+
+def test_estimate_says_epoca_for_one_epoch(monkeypatch):
+    from ftlab.tokens import estimate_training
+
+    one, two = (jobs.format_estimate(estimate_training([100] * 12, epochs=e), "gpt-4.1-nano-2025-04-14")
+                for e in (1, 2))
+    assert "× 1 epoca ≈" in one and "× 2 epoche ≈" in two
+    monkeypatch.setenv("FTLAB_LANG", "en")
+    assert "× 1 epoch ≈" in jobs.format_estimate(estimate_training([100] * 12, epochs=1), "gpt-4.1-nano-2025-04-14")
+
+
 def test_unknown_course_suffix_is_a_clear_error(fake):
     with pytest.raises(jobs.JobInputError, match="converti-python"):
         jobs.course_job(fake.client, suffix="nessuno")
