@@ -283,7 +283,6 @@ def write_model_card(path, **card) -> Path:
 
 
 # ----------------------------------------------------------------------------- a skewed copy, on purpose
-SIGNATURE = "Il servizio clienti di Bottega Domestica"
 _GREETING = re.compile(r"^(Gentile|Caro|Cara|Ciao|Salve|Buongiorno)\s+[^,]+,\s*", re.IGNORECASE)
 _SENTENCE = re.compile(r"(.+?[.!?])(\s|$)", re.DOTALL)
 
@@ -294,8 +293,10 @@ def curt_reply(reply: str) -> str:
     ``"Categoria: resi\\n\\nGentile Anna, certo. Le mandiamo l'etichetta.\\n\\nIl servizio…"`` →
     ``"Categoria: resi\\n\\nCerto."``: the route stays, the service gets worse.
     """
+    from ftlab.comparison import SERVICE_SIGNATURE
+
     head, _, body = reply.partition("\n\n")
-    body = body.replace(SIGNATURE, "").strip()
+    body = body.replace(SERVICE_SIGNATURE, "").strip()
     body = _GREETING.sub("", body)
     first = _SENTENCE.match(body)
     body = (first.group(1) if first else body).strip()
@@ -357,9 +358,10 @@ ASSISTENZA_PROBES = (
 
 
 def house_style(output: str, first_name: str) -> bool:
-    """The shop's style: greets the customer by first name and ends with the shop's signature."""
-    greets = re.search(rf"\b(Gentile|Cara|Caro)\s+{re.escape(first_name)}\b", output or "")
-    return bool(greets) and (output or "").rstrip().endswith(SIGNATURE)
+    """The shop's whole house format for ``first_name`` (``comparison.house_style_ok``, as chapter 06 scores it)."""
+    from ftlab.comparison import SERVICE_SIGNATURE, house_style_ok
+
+    return house_style_ok(output or "", first_name, SERVICE_SIGNATURE)
 
 
 def counterfactual_prompts(system: str, *, templates=ASSISTENZA_PROBES, names=PROBE_NAMES,
