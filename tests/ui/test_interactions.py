@@ -174,7 +174,7 @@ def test_job_form_starts_a_job_that_the_monitor_follows_to_succeeded(notebook):
 
 # --------------------------------------------------------------------------- 05: a successful course job
 
-COURSE_MONITOR_CELL = """# the course's customer-service job, as the README shows it
+COURSE_MONITOR_CELL = """# a course job (trained by ftlab prepare or chapter 04), as the README shows it
 from ftlab import jobs
 from ftlab.widgets import JobMonitor
 job_corso = jobs.course_job(client, suffix="assistenza-clienti")
