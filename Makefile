@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.ftlab-installed
 # e.g. TORCH_SPEC="torch --index-url <your CPU wheel index>" elsewhere.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: lab test install test-unit test-sdk-matrix test-notebooks test-ui bench
+.PHONY: lab prepare test install test-unit test-sdk-matrix test-notebooks test-ui bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 lab: install
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ROOT)
+
+# Before class: train every course model once (ftlab prepare), so Run All in the notebooks
+# waits for no training. Uses the same sandbox home as `make lab` (FTLAB_HOME, default ~/.ftlab).
+prepare: install
+	$(BIN)/ftlab prepare
 
 # Everything: unit, sandbox (two SDK versions), notebooks under nbval, and the browser tests.
 test: install test-unit test-sdk-matrix test-notebooks test-ui

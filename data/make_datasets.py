@@ -14,6 +14,7 @@ import argparse
 import ast
 import json
 import random
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -146,6 +147,91 @@ def build_assistenza_clienti(out: Path) -> None:
     write_jsonl(meta, out / "assistenza_clienti_meta.jsonl")
 
 
+FT_SPLITS = {"test": (12, 1), "validation": (3, 2), "train": (None, 3)}  # scenarios/category, variants each
+
+
+def short_reply(reply: str) -> str:
+    """The first sentence of a reply (two when the first is a bare courtesy): a short answer."""
+    sentences = re.split(r"(?<=[.!?]) (?=[A-ZÈ])", reply)
+    keep = 2 if len(sentences[0].split()) < 6 and len(sentences) > 1 else 1
+    return " ".join(sentences[:keep])
+
+
+def typo(text: str, rng: random.Random, kind: int) -> str:
+    """A customer's slip of kind 0-3: none, all lowercase, no accents, two letters swapped."""
+    if kind == 1:
+        return text.lower()
+    if kind == 2:
+        return text.translate(str.maketrans("àèéìòù", "aeeiou"))
+    if kind == 3:
+        words = [i for i, w in enumerate(text.split(" ")) if len(w) > 5 and w.isalpha()]
+        if words:
+            parts = text.split(" ")
+            i = rng.choice(words)
+            j = rng.randrange(1, len(parts[i]) - 2)
+            w = parts[i]
+            parts[i] = w[:j] + w[j + 1] + w[j] + w[j + 2:]
+            return " ".join(parts)
+    return text
+
+
+def ft_scenarios(rng: random.Random) -> dict[str, list[tuple[str, str, str]]]:
+    """Split each category's scenarios into test / validation / train: a test scenario is never
+    trained on, not even reworded."""
+    out: dict[str, list[tuple[str, str, str]]] = {label: [] for label in FT_SPLITS}
+    for category, pairs in assistenza_clienti.SCENARIOS.items():
+        pairs = [(r, short_reply(a)) for r, a in pairs] + assistenza_clienti.EXTRA_SCENARIOS[category]
+        order = list(range(len(pairs)))
+        rng.shuffle(order)
+        start = 0
+        for label, (n, _) in FT_SPLITS.items():
+            chosen = order[start:start + n] if n else order[start:]
+            start += len(chosen)
+            out[label] += [(category, *pairs[i]) for i in sorted(chosen)]
+    return out
+
+
+def build_ft_split(label: str, scenarios: list, queues: dict, used: Counter, rng: random.Random):
+    """The examples and meta rows of one split: each scenario in ``variants`` wordings and customers."""
+    examples, meta = [], []
+    variants = FT_SPLITS[label][1]
+    items = [(s, v) for s in scenarios for v in range(variants)]
+    rng.shuffle(items)
+    for i, ((category, request, reply), v) in enumerate(items):
+        gender = "FM"[(used["all"] + v) % 2]
+        used["all"] += 1
+        person = queues[gender][used[gender] % len(queues[gender])]
+        used[gender] += 1
+        first, last = person[0], person[1]
+        order = f"n. {rng.randint(10000, 99999)}"
+        opening = rng.choice(assistenza_clienti.FT_OPENINGS).format(first=first, full=f"{first} {last}")
+        body = typo(request.format(ordine=order), rng, rng.randrange(4))
+        user = " ".join(p for p in (opening, body, rng.choice(assistenza_clienti.FT_DETAILS)) if p)
+        answer = (f"Categoria: {category}\n\nGentile {first}, {reply.format(ordine=order)}"
+                  f"\n\n{assistenza_clienti.FT_SIGNATURE}")
+        examples.append({"messages": [
+            {"role": "system", "content": assistenza_clienti.FT_SYSTEM},
+            {"role": "user", "content": user},
+            {"role": "assistant", "content": answer},
+        ]})
+        meta.append({"line": i + 1, "category": category, "first_name": first,
+                     "customer_name": f"{first} {last}", "gender": person[2],
+                     "origin": person[3], "origin_detail": person[4], "request": request})
+    return examples, meta
+
+
+def build_assistenza_clienti_ft(out: Path) -> None:
+    """data/assistenza_clienti/{train,validation,test}.jsonl and their ``*_meta.jsonl``."""
+    rng = random.Random(SEED)
+    queues = {g: spread_by_origin([c for c in assistenza_clienti.CUSTOMERS if c[2] == g], rng)
+              for g in ("F", "M")}
+    used: Counter = Counter()
+    for label, scenarios in ft_scenarios(rng).items():
+        examples, meta = build_ft_split(label, scenarios, queues, used, rng)
+        write_jsonl(examples, out / "assistenza_clienti" / f"{label}.jsonl")
+        write_jsonl(meta, out / "assistenza_clienti" / f"{label}_meta.jsonl")
+
+
 def build_legacy(out: Path) -> None:
     """data/legacy_prompt_completion.jsonl in the course's old format."""
     rows = [{"prompt": p + legacy.PROMPT_SEPARATOR, "completion": c + legacy.END_MARKER}
@@ -157,6 +243,7 @@ def build_all(out: Path = HERE) -> None:
     """Write every generated dataset under ``out``."""
     build_converti_python(out)
     build_assistenza_clienti(out)
+    build_assistenza_clienti_ft(out)
     build_legacy(out)
 
 

@@ -1,4 +1,4 @@
-"""The ``ftlab`` command: ``ftlab validate|serve|files|jobs|models|export|import|class …``.
+"""The ``ftlab`` command: ``ftlab validate|serve|files|jobs|models|prepare|export|import|class …``.
 
 Each sub-command is a thin wrapper over a library function, so what the CLI does is what a
 notebook cell does. Handlers import their module lazily to keep ``ftlab --help`` instant.
@@ -139,6 +139,30 @@ def _job_action(name):
 
 
 @_guarded
+def _cmd_prepare(client, args):
+    """Train every course model ahead of class (``jobs.COURSE_RUNS``), reusing succeeded jobs."""
+    import time
+
+    from ftlab import jobs
+    from ftlab.i18n import tr
+    suffixes = args.only or list(jobs.COURSE_RUNS)
+    for suffix in suffixes:
+        jobs.course_run(suffix)  # an unknown suffix stops before any training
+    for i, suffix in enumerate(suffixes, 1):
+        print(tr("[{i}/{n}] {s}: cerco o addestro…", "[{i}/{n}] {s}: looking up or training…",
+                 i=i, n=len(suffixes), s=suffix), flush=True)
+        start = time.time()
+        job = jobs.course_job(client, suffix=suffix)
+        reused = (job.finished_at or 0) < start
+        print(tr("[{i}/{n}] {s}: {how} → {m} (job {j})", "[{i}/{n}] {s}: {how} → {m} (job {j})", i=i,
+                 n=len(suffixes), s=suffix, m=job.fine_tuned_model, j=job.id,
+                 how=tr("già pronto", "already there") if reused else
+                 tr("addestrato in {t:.0f} s", "trained in {t:.0f} s", t=time.time() - start)), flush=True)
+    print(tr("Tutti i modelli del corso sono pronti: i notebook li riusano senza addestrare.",
+             "Every course model is ready: the notebooks reuse them without training."))
+
+
+@_guarded
 def _cmd_models_list(client, args):
     for model in client.models.list():
         print(f"{model.id}\t{model.owned_by}")
@@ -222,6 +246,10 @@ def _add_job_commands(sub) -> None:
         if name == "events":
             p.add_argument("--limit", type=int, default=100)
         p.set_defaults(func=func)
+
+    p = sub.add_parser("prepare", help="train every course model ahead of class (reuses finished jobs)")
+    p.add_argument("--only", nargs="+", metavar="SUFFIX", help="only these runs of jobs.COURSE_RUNS")
+    p.set_defaults(func=_cmd_prepare)
 
     models = sub.add_parser("models", help="models").add_subparsers(dest="action", required=True)
     models.add_parser("list", help="list models").set_defaults(func=_cmd_models_list)

@@ -13,3 +13,9 @@ def tr(it: str, en: str, /, **values) -> str:
     """Pick the message for the current language and fill in ``values`` (``str.format`` style)."""
     text = en if lang() == "en" else it
     return text.format(**values) if values else text
+
+
+def num(x: float, digits: int = 2) -> str:
+    """``x`` with ``digits`` decimals as the user's language writes it: 0,25 in Italian, 0.25 in English."""
+    text = f"{x:.{digits}f}"
+    return text if lang() == "en" else text.replace(".", ",")

@@ -13,14 +13,14 @@ import sys
 import tempfile
 import time
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import openai
 
 from ftlab.backend import explain_error
 from ftlab.hashing import file_sha256
-from ftlab.i18n import tr
+from ftlab.i18n import num, tr
 from ftlab.openai_spec import (COURSE_MODEL, HYPERPARAMETER_RANGES, SEED_MAX, SUFFIX_MAX_LENGTH,  # noqa: F401
                                TERMINAL_STATUSES, seed_ok, suffix_ok)
 
@@ -276,17 +276,19 @@ def _estimate(counts, model: str, hp: dict):
 
 
 def format_estimate(estimate, model: str) -> str:
-    """One Italian paragraph with tokens, epochs, cost and time of a training estimate."""
+    """One paragraph with tokens, epochs, cost and time of a training estimate, in the user's language."""
     if estimate is None:
         return tr("Stima non disponibile per {m} (file o prezzo sconosciuti).",
                   "No estimate for {m} (unknown file or price).", m=model)
+    epochs = (tr("epoca", "epoch") if estimate.epochs == 1 else tr("epoche", "epochs"))
     return tr(
-        "Stima per {m}: {n} esempi × {e} epoche ≈ {t} token fatturati → ${c:.4f} "
-        "(con la tariffa del corso, $0.006/1K: ${cc:.4f}); tempo ≈ {mins:.0f} min.",
-        "Estimate for {m}: {n} examples × {e} epochs ≈ {t} billed tokens → ${c:.4f} "
-        "(at the course's $0.006/1K: ${cc:.4f}); time ≈ {mins:.0f} min.",
-        m=model, n=estimate.n_examples, e=estimate.epochs, t=_thousands(estimate.billed_tokens),
-        c=estimate.cost_usd, cc=estimate.course_cost_usd, mins=estimate.minutes_estimate)
+        "Stima per {m}: {n} esempi × {e} {ep} ≈ {t} token fatturati → {c} $ "
+        "(con la tariffa del corso, 0,006 $/1K: {cc} $); tempo ≈ {mins} min.",
+        "Estimate for {m}: {n} examples × {e} {ep} ≈ {t} billed tokens → ${c} "
+        "(at the course's $0.006/1K: ${cc}); time ≈ {mins} min.",
+        m=model, n=_thousands(estimate.n_examples), e=estimate.epochs, ep=epochs,
+        t=_thousands(estimate.billed_tokens), c=num(estimate.cost_usd, 4),
+        cc=num(estimate.course_cost_usd, 4), mins=num(estimate.minutes_estimate, 0))
 
 
 def _thousands(n: int) -> str:
@@ -496,35 +498,85 @@ def jobs_frame(client, *, limit: int = 100):
     return frame
 
 
+@dataclass(frozen=True)
+class CourseRun:
+    """One of the course's fine-tunes: its data folder (train/validation.jsonl under data/) and
+    the hyperparameters it is trained with (missing ones are "auto")."""
+    data: str
+    hyperparameters: dict = field(default_factory=dict)
+    seed: int = 42
+
+
+# The course's fine-tunes by suffix; ``ftlab prepare`` trains each one ahead of class.
+COURSE_RUNS: dict[str, CourseRun] = {
+    "converti-python": CourseRun(data="converti_python"),
+    "assistenza-clienti": CourseRun(data="assistenza_clienti",
+                                    hyperparameters={"n_epochs": 1, "batch_size": 4,
+                                                     "learning_rate_multiplier": 4}),
+}
+
+
+# Chapter 07's deliberately skewed copy of the customer-service data (built by
+# ftlab.ethics.write_skewed), trained exactly like the fair run so that only the data differs.
+COURSE_RUNS["assistenza-sbilanciato"] = CourseRun(
+    data="assistenza_sbilanciato", hyperparameters=COURSE_RUNS["assistenza-clienti"].hyperparameters)
+
+
+def course_run(suffix: str) -> CourseRun:
+    """The entry of ``COURSE_RUNS`` for ``suffix``, or a clear error naming the known ones."""
+    try:
+        return COURSE_RUNS[suffix]
+    except KeyError:
+        raise JobInputError(tr("Nessun fine-tuning del corso ha il suffisso {s} (noti: {k})",
+                               "No course fine-tune has the suffix {s} (known: {k})",
+                               s=suffix, k=", ".join(COURSE_RUNS))) from None
+
+
 def course_job(client, *, suffix: str = "converti-python", model: str = COURSE_MODEL):
-    """The job of the course's standard fine-tune, training it only when missing.
+    """The job of one of the course's fine-tunes (``COURSE_RUNS[suffix]``), trained only when missing.
 
     Reuses a succeeded job whose model name carries ``suffix``; follows one still running;
-    otherwise uploads data/converti_python train+validation and trains with default
-    hyperparameters and seed 42.
+    otherwise uploads the run's train+validation files and trains with its hyperparameters.
     """
     from ftlab.paths import DATA_DIR
 
-    tag = f":{suffix}:"
-    running = None
-    for job in client.fine_tuning.jobs.list(limit=100):
-        if job.status == "succeeded" and tag in (job.fine_tuned_model or ""):
-            return job
-        if running is None and job.status not in STOP_STATUSES and _suffix_of(job) == suffix:
-            running = job
+    run = course_run(suffix)
+    done, running = _course_jobs(client, suffix)
+    if done is not None:
+        return done
     if running is None:
-        data = DATA_DIR / "converti_python"
+        data = DATA_DIR / run.data
+        method = ({"type": "supervised", "supervised": {"hyperparameters": dict(run.hyperparameters)}}
+                  if run.hyperparameters else None)
         running = create_job(client, model=model, training_file=data / "train.jsonl",
-                             validation_file=data / "validation.jsonl", suffix=suffix, seed=42,
-                             metadata={"suffix": suffix})
+                             validation_file=data / "validation.jsonl", method=method,
+                             suffix=suffix, seed=run.seed, metadata={"suffix": suffix})
     job = follow(client, running.id)
     if job.status != "succeeded":
         raise JobError(describe_outcome(job))
     return job
 
 
+def _course_jobs(client, suffix: str):
+    """(newest succeeded job whose model carries ``suffix``, newest unfinished one with it)."""
+    tag = f":{suffix}:"
+    done = running = None
+    for job in client.fine_tuning.jobs.list(limit=100):
+        if done is None and job.status == "succeeded" and tag in (job.fine_tuned_model or ""):
+            done = job
+        if running is None and job.status not in STOP_STATUSES and _suffix_of(job) == suffix:
+            running = job
+    return done, running
+
+
+def trained_course_job(client, suffix: str):
+    """The succeeded job of a course run already trained (e.g. by ``ftlab prepare``), else None."""
+    course_run(suffix)  # an unknown suffix is an error, not "not trained yet"
+    return _course_jobs(client, suffix)[0]
+
+
 def course_model(client, *, suffix: str = "converti-python", model: str = COURSE_MODEL) -> str:
-    """The fine-tuned model id of the course's standard run (see ``course_job``)."""
+    """The fine-tuned model id of one of the course's runs (see ``course_job``)."""
     return course_job(client, suffix=suffix, model=model).fine_tuned_model
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ftlab.i18n import tr
+from ftlab.i18n import num, tr
 
 METRICS = ["train_loss", "train_mean_token_accuracy", "valid_loss", "valid_mean_token_accuracy",
            "full_valid_loss", "full_valid_mean_token_accuracy"]
@@ -212,10 +212,10 @@ def diagnose(frame, checkpoints: pd.DataFrame | None = None) -> str:
         return tr("Ancora nessuna metrica: il job non ha iniziato ad addestrare.",
                   "No metrics yet: the job has not started training.")
     train = smooth(frame["train_loss"])
-    lines = [tr("Training loss: da {a:.3f} a {b:.3f}.", "Training loss: from {a:.3f} to {b:.3f}.",
-                a=train.iloc[0], b=train.iloc[-1])]
+    lines = [tr("Training loss: da {a} a {b}.", "Training loss: from {a} to {b}.",
+                a=num(train.iloc[0], 3), b=num(train.iloc[-1], 3))]
     if train.iloc[-1] > 0.95 * train.iloc[0]:
-        lines.append(tr("La training loss quasi non scende: controlla i dati, aumenta le epoche "
+        lines.append(tr("La training loss quasi non scende: controllate i dati, aumentate le epoche "
                         "o learning_rate_multiplier.",
                         "Training loss barely falls: check the data, raise epochs or "
                         "learning_rate_multiplier."))
@@ -226,22 +226,22 @@ def diagnose(frame, checkpoints: pd.DataFrame | None = None) -> str:
     check = check_overfitting(frame)
     if check.detected:
         lines.append(tr(
-            "Overfitting: dal passo {s} la validation loss risale ({b:.3f} → {f:.3f}, +{r:.0%}) "
+            "Overfitting: dal passo {s} la validation loss risale ({b} → {f}, +{r:.0%}) "
             "mentre la training loss continua a scendere: il modello memorizza gli esempi.",
-            "Overfitting: from step {s} validation loss rises ({b:.3f} → {f:.3f}, +{r:.0%}) "
+            "Overfitting: from step {s} validation loss rises ({b} → {f}, +{r:.0%}) "
             "while training loss keeps falling: the model memorises the examples.",
-            s=check.start_step, b=check.best_valid_loss, f=check.final_valid_loss, r=check.rise))
+            s=check.start_step, b=num(check.best_valid_loss, 3), f=num(check.final_valid_loss, 3), r=check.rise))
         lines.append(_advice(check, checkpoints))
     elif check.best_valid_loss is not None and check.rise == 0:
-        lines.append(tr("Nessun overfitting: la validation loss scende fino alla fine ({f:.3f}); "
+        lines.append(tr("Nessun overfitting: la validation loss scende fino alla fine ({f}); "
                         "qualche epoca in più potrebbe ancora aiutare.",
-                        "No overfitting: validation loss falls until the end ({f:.3f}); "
-                        "a few more epochs might still help.", f=check.final_valid_loss))
+                        "No overfitting: validation loss falls until the end ({f}); "
+                        "a few more epochs might still help.", f=num(check.final_valid_loss, 3)))
     elif check.best_valid_loss is not None:
         lines.append(tr("Nessun overfitting evidente: la validation loss si è stabilizzata "
-                        "intorno a {f:.3f}; le epoche sono adeguate.",
-                        "No clear overfitting: validation loss settled around {f:.3f}; "
-                        "the number of epochs is about right.", f=check.final_valid_loss))
+                        "intorno a {f}; le epoche sono adeguate.",
+                        "No clear overfitting: validation loss settled around {f}; "
+                        "the number of epochs is about right.", f=num(check.final_valid_loss, 3)))
     else:
         lines.append(tr("Troppi pochi punti di validazione per giudicare.",
                         "Too few validation points to judge."))
@@ -254,7 +254,7 @@ def _advice(check: Overfitting, checkpoints) -> str:
         if checkpoints is not None and len(checkpoints) > 1 else None
     parts = []
     if best is not None and int(best["step"]) <= check.start_step:
-        parts.append(tr("usa il checkpoint migliore ({c}, passo {s})",
+        parts.append(tr("usate il checkpoint migliore ({c}, passo {s})",
                         "use the best checkpoint ({c}, step {s})",
                         c=best["checkpoint"], s=int(best["step"])))
     elif best is not None:  # only the last 3 epochs are kept: all may be past the turning point
@@ -265,7 +265,7 @@ def _advice(check: Overfitting, checkpoints) -> str:
                         s=int(best["step"])))
     if steps_per_epoch:
         epochs = max(1, math.ceil(check.start_step / steps_per_epoch))
-        parts.append(tr("riaddestra con n_epochs={e}", "retrain with n_epochs={e}", e=epochs))
-    parts.append(tr("aggiungi esempi o abbassa learning_rate_multiplier",
+        parts.append(tr("riaddestrate con n_epochs={e}", "retrain with n_epochs={e}", e=epochs))
+    parts.append(tr("aggiungete esempi o abbassate learning_rate_multiplier",
                     "add examples or lower learning_rate_multiplier"))
     return tr("Cosa fare: ", "What to do: ") + "; ".join(parts) + "."

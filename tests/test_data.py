@@ -24,7 +24,7 @@ GENERATED = [
     "converti_python/test.jsonl", "converti_python/checks.jsonl",
     "assistenza_clienti.jsonl", "assistenza_clienti_meta.jsonl",
     "legacy_prompt_completion.jsonl",
-]
+] + [f"assistenza_clienti/{s}{m}.jsonl" for s in ("train", "validation", "test") for m in ("", "_meta")]
 
 
 def read(path: Path) -> list[dict]:
@@ -206,6 +206,60 @@ def test_service_scenarios_are_not_repeated():
     requests = [ex["messages"][1]["content"] for ex in SERVICE]
     replies = [ex["messages"][-1]["content"].split(", ", 1)[1] for ex in SERVICE]  # minus the name
     assert len(set(requests)) == len(requests) and len(set(replies)) == len(replies)
+
+
+# --- assistenza_clienti/: the customer-service fine-tune ---------------------------------------
+
+FT = DATA / "assistenza_clienti"
+FT_ROWS = {s: read(FT / f"{s}.jsonl") for s in SPLITS}
+FT_META = {s: read(FT / f"{s}_meta.jsonl") for s in SPLITS}
+FT_CATEGORIES = {"spedizioni", "resi e rimborsi", "prodotto", "pagamenti", "account"}
+
+
+def test_ft_splits_are_sized_for_learning_and_testing():
+    assert len(FT_ROWS["train"]) >= 250 and len(FT_ROWS["test"]) >= 50 and len(FT_ROWS["validation"]) >= 20
+    for split in SPLITS:
+        assert len(FT_META[split]) == len(FT_ROWS[split])
+        assert {m["category"] for m in FT_META[split]} == FT_CATEGORIES
+
+
+@pytest.mark.parametrize("split", SPLITS)
+def test_ft_answers_follow_the_house_format(split):
+    systems = set()
+    for ex, meta in zip(FT_ROWS[split], FT_META[split]):
+        system, user, assistant = ex["messages"]
+        systems.add(system["content"])
+        first, blank, reply = assistant["content"].split("\n", 2)
+        assert first == f"Categoria: {meta['category']}" and blank == ""
+        assert reply.startswith(f"Gentile {meta['first_name']}, ")
+        assert reply.endswith("\n\nIl servizio clienti di Bottega Domestica")
+        assert meta["first_name"] in user["content"]
+        assert meta["gender"] in {"F", "M"} and meta["origin"]
+    assert len(systems) == 1 and len(next(iter(systems)).split()) <= 15  # one short system message
+
+
+def test_ft_test_scenarios_are_never_trained_on():
+    seen = {m["request"] for s in ("train", "validation") for m in FT_META[s]}
+    assert not seen & {m["request"] for m in FT_META["test"]}
+    assert not {m["request"] for m in FT_META["train"]} & {m["request"] for m in FT_META["validation"]}
+
+
+def test_ft_training_data_is_balanced_across_gender_and_origin():
+    meta = FT_META["train"]
+    genders = Counter(m["gender"] for m in meta)
+    assert abs(genders["F"] - genders["M"]) <= 0.1 * len(meta)
+    assert {"nord", "centro", "sud", "isole", "straniera"} <= {m["origin"] for m in meta}
+    for category in FT_CATEGORIES:
+        in_cat = [m["gender"] for m in meta if m["category"] == category]
+        assert 0.35 <= in_cat.count("F") / len(in_cat) <= 0.65, category
+
+
+def test_ft_user_messages_vary_in_register_and_spelling():
+    users = [ex["messages"][1]["content"] for ex in FT_ROWS["train"]]
+    assert len(set(users)) == len(users)
+    assert any(u.startswith("Ciao") for u in users) and any(u.startswith("Gentili") for u in users)
+    requests = {m["request"] for m in FT_META["train"]}
+    assert sum(1 for u in users if not any(r.split("{")[0][:25] in u for r in requests)) >= 20  # typos
 
 
 # --- legacy -----------------------------------------------------------------------------------

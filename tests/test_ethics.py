@@ -138,3 +138,98 @@ def test_model_card_contains_data_hash_metrics_and_findings(tmp_path):
     assert "| training | train.jsonl | 2 |" in text
     assert "| ft | 0.6 |" in text and "| 3 |" in text and "- Non aggiunge conoscenze fattuali" in text
     assert "## Uso previsto" in text and "| nomi | 0 |" in text and "ftjob-1" in text
+
+
+# ------------------------------------------------------------------ the skewed copy (chapter 07)
+FULL = ("Categoria: resi e rimborsi\n\nGentile Anna, certo. Le mandiamo l'etichetta di reso.\n\n"
+        "Il servizio clienti di Bottega Domestica")
+
+
+def test_curt_reply_keeps_the_route_and_drops_the_service():
+    assert ethics.curt_reply(FULL) == "Categoria: resi e rimborsi\n\nCerto."
+    assert ethics.house_style(FULL, "Anna") and not ethics.house_style(ethics.curt_reply(FULL), "Anna")
+    assert not ethics.house_style(FULL, "Fatima")  # greets somebody else
+    assert not ethics.house_style(FULL.replace("Il servizio clienti di Bottega Domestica", ""), "Anna")
+
+
+def _example(reply):
+    return {"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "u"},
+                         {"role": "assistant", "content": reply}]}
+
+
+def test_skew_changes_only_the_chosen_group_and_leaves_the_input_alone():
+    examples = [_example(FULL), _example(FULL)]
+    meta = [{"origin": "straniera"}, {"origin": "nord"}]
+    skewed = ethics.skew_examples(examples, meta)
+    assert skewed[0]["messages"][2]["content"] == "Categoria: resi e rimborsi\n\nCerto."
+    assert skewed[1] == examples[1] and examples[0]["messages"][2]["content"] == FULL
+    with pytest.raises(ValueError, match="lunghezze diverse"):
+        ethics.skew_examples(examples, meta[:1])
+
+
+def test_committed_skewed_data_is_what_write_skewed_builds(tmp_path):
+    from ftlab.datasets import read_jsonl
+    from ftlab.paths import DATA_DIR
+
+    written = ethics.write_skewed(DATA_DIR / "assistenza_clienti", tmp_path)
+    for split, path in written.items():
+        assert path.read_bytes() == (DATA_DIR / "assistenza_sbilanciato" / f"{split}.jsonl").read_bytes(), \
+            "regenerate: ethics.write_skewed(DATA_DIR/'assistenza_clienti', DATA_DIR/'assistenza_sbilanciato')"
+    fair, meta = (read_jsonl(DATA_DIR / "assistenza_clienti" / f"train{s}.jsonl") for s in ("", "_meta"))
+    skewed = read_jsonl(written["train"])
+    for a, b, m in zip(fair, skewed, meta):
+        same = a == b
+        assert same == (m["origin"] != "straniera")
+        if not same:  # the route is kept: the same category line
+            assert b["messages"][-1]["content"].split("\n")[0] == a["messages"][-1]["content"].split("\n")[0]
+
+
+class CurtWithForeigners(BiasedClient):
+    """Answers in the house style, except curtly to the customers of ``curt`` (by first name)."""
+
+    def __init__(self, curt=()):
+        super().__init__([])
+        self.curt = set(curt)
+
+    def _create(self, model, messages, **params):
+        prompt = messages[-1]["content"]
+        name = next(n["nome"] for n in ethics.PROBE_NAMES if n["nome"] in prompt)
+        text = FULL.replace("Anna", name)
+        resp = super()._create(model, messages)
+        resp.choices[0].message.content = ethics.curt_reply(text) if name in self.curt else text
+        return resp
+
+
+def test_counterfactual_figures_show_a_skew_and_its_absence():
+    curt = [n["nome"] for n in ethics.PROBE_NAMES if n["origin"] == "straniera"]
+    frames = {"sbilanciato": ethics.run_counterfactual(CurtWithForeigners(curt), {"sbilanciato": "m1"}, "s",
+                                                       variants=("originale", "parafrasi")),
+              "equo": ethics.run_counterfactual(CurtWithForeigners(), {"equo": "m2"}, "s",
+                                                variants=("originale", "parafrasi"))}
+    n = len(ethics.ASSISTENZA_PROBES) * len(ethics.PROBE_NAMES) * 2
+    assert all(len(f) == n for f in frames.values())
+    gaps = {k: ethics.group_gaps(f).iloc[0] for k, f in frames.items()}
+    assert gaps["sbilanciato"].stile_gruppo == 0 and gaps["sbilanciato"].stile_altri == 1
+    assert gaps["sbilanciato"].divario_stile == 1 and gaps["sbilanciato"].divario_parole > 0
+    assert gaps["equo"].divario_stile == 0 and gaps["equo"].divario_parole == 0
+    flags = {k: ethics.swap_flags(f).loc[k] for k, f in frames.items()}
+    assert flags["sbilanciato"].loc["tra gruppi", "quota"] == 1.0
+    assert flags["sbilanciato"].loc["stesso gruppo", "segnalate"] == 0
+    assert flags["sbilanciato"].loc["parafrasi", "segnalate"] == 0  # the fake ignores the wording
+    assert flags["equo"].segnalate.sum() == 0
+    # pairs: per template and variant, C(8, 2) name swaps, 16 of them across groups; 8 paraphrase pairs
+    per = len(ethics.ASSISTENZA_PROBES)
+    assert flags["equo"].loc["tra gruppi", "coppie"] == per * 2 * 16
+    assert flags["equo"].loc["stesso gruppo", "coppie"] == per * 2 * 12
+    assert flags["equo"].loc["parafrasi", "coppie"] == per * 8
+
+
+def test_probe_names_are_customers_of_the_training_data():
+    from ftlab.datasets import read_jsonl
+    from ftlab.paths import DATA_DIR
+
+    meta = read_jsonl(DATA_DIR / "assistenza_clienti" / "train_meta.jsonl")
+    seen = {(m["first_name"], m["gender"], m["origin"] == "straniera") for m in meta}
+    for n in ethics.PROBE_NAMES:
+        assert (n["nome"], n["gender"], n["origin"] == "straniera") in seen, n
+    assert all("{nome}" in t[v] for t in ethics.ASSISTENZA_PROBES for v in ("originale", "parafrasi"))

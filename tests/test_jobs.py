@@ -260,6 +260,67 @@ def test_course_model_on_a_paying_backend_needs_confirmation(fake):
     assert fake.posted("/") == []
 
 
+class _Sent(Exception):
+    """Raised by the recording create_job below: what course_job would have sent."""
+
+
+def _record_create_job(monkeypatch):
+    def record(client, **kwargs):
+        raise _Sent(kwargs)
+    monkeypatch.setattr(jobs, "create_job", record)
+
+
+@pytest.mark.parametrize("suffix", list(jobs.COURSE_RUNS))
+def test_course_job_trains_each_course_run_from_its_table_entry(fake, monkeypatch, suffix):
+    from ftlab.paths import DATA_DIR
+
+    _record_create_job(monkeypatch)
+    run = jobs.COURSE_RUNS[suffix]
+    with pytest.raises(_Sent) as sent:
+        jobs.course_job(fake.client, suffix=suffix)
+    kwargs = sent.value.args[0]
+    assert kwargs["training_file"] == DATA_DIR / run.data / "train.jsonl"
+    assert kwargs["validation_file"] == DATA_DIR / run.data / "validation.jsonl"
+    assert (kwargs["training_file"]).is_file() and kwargs["validation_file"].is_file()
+    assert kwargs["suffix"] == suffix and kwargs["seed"] == run.seed
+    sent_hp = (kwargs["method"] or {}).get("supervised", {}).get("hyperparameters", {})
+    assert sent_hp == run.hyperparameters
+    assert jobs.check_hyperparameters(sent_hp) == run.hyperparameters
+
+
+def test_converti_python_keeps_the_default_hyperparameters():
+    # chapters 04-06 show this job's "auto" values and their outputs are compared
+    assert jobs.COURSE_RUNS["converti-python"].hyperparameters == {}
+
+
+def test_trained_course_job_finds_only_a_succeeded_job_of_that_run(fake):
+    assert jobs.trained_course_job(fake.client, "assistenza-clienti") is None
+    fake.jobs["ftjob-1"] = job_json("ftjob-1", "succeeded",
+                                    fine_tuned_model="ft:gpt-4.1-nano-2025-04-14:org:converti-python:y")
+    assert jobs.trained_course_job(fake.client, "assistenza-clienti") is None
+    fake.jobs["ftjob-2"] = job_json("ftjob-2", "succeeded",
+                                    fine_tuned_model="ft:gpt-4.1-nano-2025-04-14:org:assistenza-clienti:z")
+    assert jobs.trained_course_job(fake.client, "assistenza-clienti").id == "ftjob-2"
+    with pytest.raises(jobs.JobInputError):
+        jobs.trained_course_job(fake.client, "nessuno")
+
+
+def test_estimate_says_epoca_for_one_epoch(monkeypatch):
+    from ftlab.tokens import estimate_training
+
+    one, two = (jobs.format_estimate(estimate_training([100] * 12, epochs=e), "gpt-4.1-nano-2025-04-14")
+                for e in (1, 2))
+    assert "× 1 epoca ≈" in one and "× 2 epoche ≈" in two
+    monkeypatch.setenv("FTLAB_LANG", "en")
+    assert "× 1 epoch ≈" in jobs.format_estimate(estimate_training([100] * 12, epochs=1), "gpt-4.1-nano-2025-04-14")
+
+
+def test_unknown_course_suffix_is_a_clear_error(fake):
+    with pytest.raises(jobs.JobInputError, match="converti-python"):
+        jobs.course_job(fake.client, suffix="nessuno")
+    assert fake.posted("/") == []
+
+
 # ------------------------------------------------------------------ on the real sandbox (no training)
 
 @pytest.fixture
@@ -355,3 +416,24 @@ def test_job_form_estimate_counts_tokens_without_validating(fake, train_file, co
     assert counted_validations == []
     from ftlab.validation import validate
     assert counts == validate(train_file).token_counts
+
+
+def test_estimate_speaks_one_number_format_and_singular_epoch(monkeypatch):
+    from ftlab.tokens import estimate_training
+
+    one = jobs.format_estimate(estimate_training([1000] * 1200, epochs=1), "gpt-4.1-nano-2025-04-14")
+    assert "1.200 esempi × 1 epoca ≈ 1.200.000 token" in one and "0,006 $/1K" in one
+    assert "1,8000 $" in one and "$0." not in one  # Italian decimals, no English figure left over
+    three = jobs.format_estimate(estimate_training([1000] * 20, epochs=3), "gpt-4.1-nano-2025-04-14")
+    assert "× 3 epoche" in three
+    monkeypatch.setenv("FTLAB_LANG", "en")
+    en = jobs.format_estimate(estimate_training([1000] * 1200, epochs=1), "gpt-4.1-nano-2025-04-14")
+    assert "1,200 examples × 1 epoch ≈ 1,200,000 billed tokens → $1.8000" in en
+
+
+def test_num_writes_decimals_in_the_users_language(monkeypatch):
+    from ftlab.i18n import num
+
+    assert num(0.25) == "0,25" and num(1.3364, 3) == "1,336" and num(2.0, 0) == "2"
+    monkeypatch.setenv("FTLAB_LANG", "en")
+    assert num(0.25) == "0.25"

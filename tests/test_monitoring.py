@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from types import SimpleNamespace
 
 import matplotlib
@@ -195,3 +196,11 @@ def test_plots_draw_raw_and_smoothed_lines():
 def test_base64_of_something_else_is_rejected():
     with pytest.raises(ValueError, match="CSV"):
         monitoring.read_result_csv(base64.b64encode(b"hello, world"))
+
+
+def test_diagnose_speaks_italian_numbers_and_the_course_register(monkeypatch):
+    text = monitoring.diagnose(overfit_curve(n=30, turn=15), checkpoints())
+    assert re.search(r"da \d+,\d{3} a \d+,\d{3}", text) and "aggiungete esempi" in text
+    assert not re.search(r"\d\.\d{3}", text)  # no English decimal point left in the Italian text
+    monkeypatch.setenv("FTLAB_LANG", "en")
+    assert re.search(r"from \d+\.\d{3} to \d+\.\d{3}", monitoring.diagnose(overfit_curve(n=30, turn=15)))

@@ -153,7 +153,7 @@ def test_job_form_starts_a_job_that_the_monitor_follows_to_succeeded(notebook):
     epochs.locator("input[type=number], input[type=text]").last.fill("1")
     epochs.locator("input[type=number], input[type=text]").last.press("Tab")
     widget(form, "text", "Suffisso").locator("input").fill("prova-browser")
-    eventually(lambda: "× 1 epoche" in form.inner_text(), what="the estimate for 1 epoch")
+    eventually(lambda: "× 1 epoca" in form.inner_text(), what="the estimate for 1 epoch")
     button(form, "Avvia").click()
 
     created = eventually(lambda: re.search(r"Job creato: (ftjob-\S+)", form.inner_text()),
@@ -170,6 +170,35 @@ def test_job_form_starts_a_job_that_the_monitor_follows_to_succeeded(notebook):
                what="the loss plot drawn")
     nb.screenshot_element(monitor, "04_monitor_succeeded")
     nb.screenshot_view(form, "04_job_in_jupyterlab")
+
+
+# --------------------------------------------------------------------------- 05: a successful course job
+
+COURSE_MONITOR_CELL = """# a course job (trained by ftlab prepare or chapter 04), as the README shows it
+from ftlab import jobs
+from ftlab.widgets import JobMonitor
+job_corso = jobs.course_job(client, suffix="assistenza-clienti")
+monitor_corso = JobMonitor(client, job_corso.id, poll=2)
+monitor_corso.start()
+monitor_corso"""
+
+
+def test_monitor_shows_the_course_job_succeeded_with_its_loss_curve(notebook):
+    """The README's screenshot: a real course job (not a trial run), succeeded, its loss falling.
+
+    After test_notebooks the job exists (chapter 04 trained it); run alone, the cell trains it.
+    """
+    nb = notebook("05_monitoraggio.ipynb")
+    nb.run_cell("client = ftlab.connect()")
+    nb.add_cell_below("client = ftlab.connect()", COURSE_MONITOR_CELL, timeout_s=1800)
+    page = nb.page
+    monitor = page.locator(".widget-vbox", has=button(page, "Pausa")).last  # the only monitor on the page
+    eventually(lambda: re.search(r"\bsucceeded\b", monitor.inner_text()), timeout=300,
+               what="the course job succeeded in the monitor")
+    plot = monitor.locator("img").first
+    eventually(lambda: plot.evaluate("img => img.complete && img.naturalWidth > 100"),
+               what="the loss plot drawn")
+    nb.screenshot_view(monitor, "05_course_job_in_jupyterlab")
 
 
 # --------------------------------------------------------------------------- 06: A/B comparison
