@@ -15,7 +15,8 @@ into plain ChatML turns before the tokenizer's own chat template renders them:
       </tools>
       Per chiamare una funzione rispondi solo con <tool_call>{"name": ..., "arguments": {...}}</tool_call>.
 
-  (compact on purpose: every prompt token costs CPU time at training and inference);
+  (compact on purpose: every prompt token costs CPU time at training and inference, so the
+  parameters' own descriptions and ``strict`` are not shown; types, enums and required are);
 * an assistant turn that calls functions is its text (if any) followed by one
   ``<tool_call>{"name": "...", "arguments": {...}}</tool_call>`` per call (Hermes / Qwen style);
 * a tool result (``role: "tool"``, or the legacy ``role: "function"``) is a user turn
