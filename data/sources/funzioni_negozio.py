@@ -14,8 +14,8 @@ import random
 
 SYSTEM = "Sei l'assistente di Bottega Domestica. Usa le funzioni quando servono."
 SEED = 15
-N_TRAIN, N_TEST = 48, 40
-FOLLOW_UPS = 6   # training lines that continue with the tool result and a reply in words
+N_TRAIN, N_TEST = 32, 32
+FOLLOW_UPS = 4   # training lines that continue with the tool result and a reply in words
 HELD_OUT = 3     # the last 3 phrasings of each function (and the last 2 no-call requests): test only
 
 
