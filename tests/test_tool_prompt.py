@@ -121,3 +121,18 @@ def test_dpo_examples_render_their_input_tools(tokenizer):
     (good, good_mask), (bad, _) = training.encode_dpo(tokenizer, example)
     assert "<tools>" in tokenizer.decode(good) and "<tools>" in tokenizer.decode(bad)
     assert tokenizer.decode([t for t, m in zip(good, good_mask) if m]).startswith(CALL_OPEN)
+
+
+def test_allowed_tools_choice_narrows_the_functions():
+    from ftlab.sandbox.types import ChatRequest
+
+    def use(choice):
+        return ChatRequest.model_validate({"model": "m", "messages": [{"role": "user", "content": "x"}],
+                                           "tools": TOOLS, "tool_choice": choice}).generation()["tools"]
+    allowed = use({"type": "allowed_tools", "allowed_tools": {
+        "mode": "required", "tools": [{"type": "function", "function": {"name": "cerca_ordine"}}]}})
+    assert allowed.functions == [ORDINE] and allowed.forced == [ORDINE]
+    assert use(None).choice == "auto" and use("none").shown == []
+    with pytest.raises(ValueError, match="tool_choice.allowed_tools"):
+        use({"type": "allowed_tools", "allowed_tools": {"mode": "auto", "tools": [
+            {"type": "function", "function": {"name": "inventata"}}]}})

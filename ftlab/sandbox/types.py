@@ -414,8 +414,27 @@ def tool_use(request) -> ToolUse | None:
                       f"'{'functions' if legacy else 'tools'}' are specified.", key)
     if not functions:
         return None
+    if key == "tool_choice" and isinstance(choice, dict) and choice.get("type") == "allowed_tools":
+        functions, choice = _allowed(choice, functions)
     mode = _choice_name("auto" if choice is None else choice, key, [f["name"] for f in functions])
     return ToolUse(functions, mode, parallel=request.parallel_tool_calls is not False and not legacy)
+
+
+def _allowed(choice: dict, functions: list[dict]) -> tuple[list[dict], str]:
+    """``{"type": "allowed_tools", "allowed_tools": {"mode", "tools"}}`` (ChatCompletionAllowedToolsChoice):
+    the listed functions only (the prompt shows just those) and the mode."""
+    spec = choice.get("allowed_tools")
+    listed = spec.get("tools") if isinstance(spec, dict) else None
+    if not isinstance(listed, list) or spec.get("mode") not in ("auto", "required"):
+        raise invalid("invalid_value", "Invalid value for 'tool_choice.allowed_tools': expected {mode: 'auto' | "
+                      "'required', tools: [...]}.", "tool_choice.allowed_tools")
+    names = [(t.get("function") or {}).get("name") if isinstance(t, dict) else None for t in listed]
+    known = {f["name"]: f for f in functions}
+    for i, name in enumerate(names):
+        if name not in known:
+            raise invalid("invalid_value", f"Invalid value for 'tool_choice.allowed_tools.tools[{i}]': function "
+                          f"'{name}' is not defined in 'tools'.", f"tool_choice.allowed_tools.tools[{i}]")
+    return [known[n] for n in dict.fromkeys(names)], spec["mode"]
 
 
 def _check_tool_turns(messages: list["ChatMessage"]) -> None:
