@@ -1,7 +1,8 @@
 """Measuring function calling: does a model pick the right function with the right arguments?
 
 ``ask_all`` sends each test line (its messages and ``tools``) with a given ``tool_choice``;
-``score`` compares the reply with the expected call (function None = a text reply was right);
+``score`` compares the reply with the expected call (function None = a text reply was right):
+right kind of reply, right function, right arguments;
 ``compare`` gives each model's rates with 95% Wilson intervals and the paired difference of two
 models with a bootstrap interval and McNemar's test (``ftlab.evaluation``).
 """
@@ -41,13 +42,15 @@ def called(message) -> tuple[str | None, dict | None]:
 
 
 def score(message, expected: dict) -> dict:
-    """``function_ok``: the right function (or text when none applies); ``arguments_ok``: also
-    exactly the expected arguments (strings compared without case and outer spaces)."""
+    """``kind_ok``: a call when one is expected, text when none applies; ``function_ok``: the right
+    function (or text); ``arguments_ok``: also exactly the expected arguments (strings compared
+    without case and outer spaces)."""
     name, args = called(message)
     function_ok = name == expected["function"]
+    kind_ok = (name is None) == (expected["function"] is None)
     if expected["function"] is None:
-        return {"called": name, "function_ok": function_ok, "arguments_ok": function_ok}
-    return {"called": name, "function_ok": function_ok,
+        return {"called": name, "kind_ok": kind_ok, "function_ok": function_ok, "arguments_ok": function_ok}
+    return {"called": name, "kind_ok": kind_ok, "function_ok": function_ok,
             "arguments_ok": function_ok and _norm(args) == _norm(expected["arguments"])}
 
 
@@ -81,7 +84,7 @@ def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def compare(scores: pd.DataFrame, a: str, b: str, metrics=("function_ok", "arguments_ok")) -> pd.DataFrame:
+def compare(scores: pd.DataFrame, a: str, b: str, metrics=("kind_ok", "function_ok", "arguments_ok")) -> pd.DataFrame:
     """Per metric: rate of ``a`` and ``b`` with Wilson intervals, the paired difference b−a with
     a bootstrap interval, McNemar's p-value and ``evaluation.verdict``'s reading ("B" is ``b``)."""
     rows = []

@@ -17,18 +17,22 @@ def message(name=None, arguments="{}", content=None) -> ChatCompletionMessage:
 
 def test_score_right_wrong_function_and_arguments():
     right = message("avvia_reso", '{"numero_ordine": " bd-1", "motivo": "difettoso"}')
-    assert fc.score(right, EXPECTED) == {"called": "avvia_reso", "function_ok": True, "arguments_ok": True}
+    assert fc.score(right, EXPECTED) == {"called": "avvia_reso", "kind_ok": True, "function_ok": True,
+                                         "arguments_ok": True}
     wrong_args = message("avvia_reso", '{"numero_ordine": "BD-2", "motivo": "difettoso"}')
     assert fc.score(wrong_args, EXPECTED)["function_ok"] and not fc.score(wrong_args, EXPECTED)["arguments_ok"]
     assert not fc.score(message("avvia_reso", "non json"), EXPECTED)["arguments_ok"]
-    assert fc.score(message("cerca_ordine"), EXPECTED)["function_ok"] is False
-    assert fc.score(message(content="Certo!"), EXPECTED) == {"called": None, "function_ok": False, "arguments_ok": False}
+    wrong_function = fc.score(message("cerca_ordine"), EXPECTED)
+    assert wrong_function["kind_ok"] and wrong_function["function_ok"] is False
+    assert fc.score(message(content="Certo!"), EXPECTED) == {"called": None, "kind_ok": False, "function_ok": False,
+                                                             "arguments_ok": False}
 
 
 def test_a_text_reply_is_right_when_no_function_applies():
     none = {"function": None, "arguments": None}
     assert fc.score(message(content="Buongiorno!"), none)["arguments_ok"] is True
     assert fc.score(message("cerca_ordine"), none)["function_ok"] is False
+    assert fc.score(message("cerca_ordine"), none)["kind_ok"] is False
 
 
 def test_wilson_interval():
@@ -40,7 +44,7 @@ def test_wilson_interval():
 
 
 def test_compare_rates_difference_and_verdict():
-    rows = [{"model": m, "line": i, "function_ok": ok, "arguments_ok": ok and i % 2 == 0}
+    rows = [{"model": m, "line": i, "kind_ok": True, "function_ok": ok, "arguments_ok": ok and i % 2 == 0}
             for i in range(20) for m, ok in (("base", i < 2), ("ft", True))]
     table = fc.compare(pd.DataFrame(rows), "base", "ft").set_index("metrica")
     assert table.loc["function_ok", "base"] == 0.1 and table.loc["function_ok", "ft"] == 1.0
@@ -48,3 +52,4 @@ def test_compare_rates_difference_and_verdict():
     assert table.loc["function_ok", "p (McNemar)"] < 0.001
     assert table.loc["function_ok", "verdetto"] == "B migliore di A"
     assert table.loc["arguments_ok", "ft"] == 0.5
+    assert table.loc["kind_ok", "differenza"] == 0 and table.loc["kind_ok", "p (McNemar)"] == 1.0
