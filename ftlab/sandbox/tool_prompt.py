@@ -105,11 +105,11 @@ def assistant_text(message: dict) -> str:
 
 
 def _turn(message: dict) -> dict:
+    """One message as a plain {role, content} turn of the template."""
     role = message.get("role", "user")
-    if role in ("tool", "function"):
-        result = {"tool_call_id" if role == "tool" else "name":
-                  message.get("tool_call_id") if role == "tool" else message.get("name"),
-                  "content": content_text(message.get("content")) or ""}
+    if role in ("tool", "function"):   # which call it answers: its id, or (legacy) the function's name
+        key = "tool_call_id" if role == "tool" else "name"
+        result = {key: message.get(key), "content": content_text(message.get("content")) or ""}
         return {"role": "user", "content": f"<tool_response>{json.dumps(result, ensure_ascii=False)}</tool_response>"}
     if role == "assistant":
         return {"role": "assistant", "content": assistant_text(message)}
