@@ -49,7 +49,7 @@ test-sdk-matrix: install
 	PYTHONPATH=$(SDK_DIR) $(BIN)/python -m pytest -p no:cacheprovider -m "not training" \
 	  tests/test_sandbox_api.py tests/test_sandbox_chat.py tests/test_sandbox_jobs.py tests/test_backend.py \
 	  tests/test_sandbox_names.py tests/test_sandbox_objects.py tests/test_sandbox_responses.py \
-	  tests/test_sandbox_constrained.py tests/test_sandbox_types.py
+	  tests/test_sandbox_constrained.py tests/test_sandbox_types.py tests/test_sandbox_tools.py
 
 # Every notebook runs top to bottom in a fresh sandbox home; outputs of `# NBVAL_CHECK_OUTPUT`
 # cells are compared with the committed ones (ids and timestamps masked by the sanitize file).

@@ -25,6 +25,7 @@ sys.path.insert(0, str(HERE / "sources"))
 
 import assistenza_clienti  # noqa: E402
 import converti_python  # noqa: E402
+import funzioni_negozio  # noqa: E402
 import legacy  # noqa: E402
 
 SEED = 42
@@ -245,6 +246,7 @@ def build_all(out: Path = HERE) -> None:
     build_assistenza_clienti(out)
     build_assistenza_clienti_ft(out)
     build_legacy(out)
+    funzioni_negozio.build(out, write_jsonl)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -216,7 +216,18 @@ def content_text(content: Any) -> str | None:
     return None
 
 # Chat completions requests (the sandbox's chat endpoint)
-CHAT_ROLES = ("system", "developer", "user", "assistant", "tool")
+CHAT_ROLES = ("system", "developer", "user", "assistant", "tool", "function")
+# Function calling (the spec's FunctionObject, ChatCompletionToolChoiceOption, ParallelToolCalls)
+FUNCTION_NAME_PATTERN = r"^[a-zA-Z0-9_-]{1,64}$"   # "a-z, A-Z, 0-9, underscores and dashes, max 64"
+MAX_TOOLS = 128                                      # OpenAI's cap on tools per request
+TOOL_CHOICE_MODES = ("none", "auto", "required")     # or {"type": "function", "function": {"name"}}
+TOOL_CALL_ID_PREFIX = "call_"
+
+
+def function_name_ok(name: Any) -> bool:
+    """A function name OpenAI accepts (FunctionObject.name)."""
+    import re
+    return isinstance(name, str) and re.fullmatch(FUNCTION_NAME_PATTERN, name) is not None
 
 
 # -- backends --------------------------------------------------------------------------------------

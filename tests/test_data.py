@@ -24,6 +24,7 @@ GENERATED = [
     "converti_python/test.jsonl", "converti_python/checks.jsonl",
     "assistenza_clienti.jsonl", "assistenza_clienti_meta.jsonl",
     "legacy_prompt_completion.jsonl",
+    "funzioni_negozio/train.jsonl", "funzioni_negozio/test.jsonl", "funzioni_negozio/test_attese.jsonl",
 ] + [f"assistenza_clienti/{s}{m}.jsonl" for s in ("train", "validation", "test") for m in ("", "_meta")]
 
 

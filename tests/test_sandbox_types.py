@@ -76,7 +76,7 @@ def test_a_chat_request_becomes_the_engines_arguments():
     assert request.generation() == {"messages": [{"role": "system", "content": "Sii breve."},
                                                  {"role": "user", "content": "Ciao"}],
                                     "temperature": 1.0, "top_p": 1.0, "max_tokens": 5, "n": 1, "stop": ["FINE"],
-                                    "seed": None, "response_format": None}
+                                    "seed": None, "response_format": None, "tools": None}
 
 
 def test_a_whole_body_error_has_no_param():

@@ -40,8 +40,8 @@ def good(n: int = 10, start: int = 0) -> list:
     return [chat(i) for i in range(start, start + n)]
 
 
-def tool_example(call_id: str = "call_1", answer_id: str = "call_1") -> dict:
-    call = {"id": call_id, "type": "function", "function": {"name": "meteo", "arguments": "{\"citta\": \"Roma\"}"}}
+def tool_example(call_id: str = "call_1", answer_id: str = "call_1", name: str = "meteo") -> dict:
+    call = {"id": call_id, "type": "function", "function": {"name": name, "arguments": "{\"citta\": \"Roma\"}"}}
     return {"tools": [{"type": "function", "function": {"name": "meteo", "parameters": {"type": "object"}}}],
             "messages": [{"role": "user", "content": "Che tempo fa a Roma?"},
                          {"role": "assistant", "content": None, "tool_calls": [call]},
@@ -150,6 +150,8 @@ CASES: dict[str, tuple] = {
                             lines([tool_example()] + good(9, 1)), {}),
     "invalid_tools": ("tools è un oggetto, non una lista", lines([chat(0) | {"tools": {"type": "function"}}] + good(9, 1)),
                       lines([chat(0) | {"tools": []}] + good(9, 1)), {}),
+    "tool_call_mismatch": ("il messaggio assistant chiama una funzione che non è tra i tools dell'esempio",
+                           lines([tool_example(name="previsioni")] + good(9, 1)), lines([tool_example()] + good(9, 1)), {}),
     "legacy_format": ("formato prompt/completion del corso",
                       lines({"prompt": t + "\n\n###\n\n", "completion": " " + c + "\n\nEND"} for t, c in TASKS[:10]),
                       lines(good(10)), {}),

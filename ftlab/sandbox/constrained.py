@@ -1,5 +1,6 @@
-"""Constrained decoding for ``response_format`` (json_object / json_schema): at each step only the
-tokens that keep the reply a valid JSON value (matching the schema, if one is given) may be drawn.
+"""Constrained decoding for ``response_format`` (json_object / json_schema) and for a required
+function call (``tool_choice`` "required" or a named function): at each step only the tokens that
+keep the reply a valid JSON value (matching the schema, if one is given) may be drawn.
 
 Library: lm-format-enforcer (pure Python, CPU, PyPI; it walks a character-level JSON-schema
 parser over a prefix tree of the vocabulary). outlines (Rust core) and xgrammar (C++) were not
@@ -49,6 +50,20 @@ def json_constraint(tokenizer, eos_ids, schema: dict | None) -> Constraint:
         data = _tokenizer_data(tokenizer, tuple(sorted(eos_ids)))
     enforcer = TokenEnforcer(data, JsonSchemaParser(schema if schema is not None else {"type": "object"}))
     return lambda sequence: enforcer.get_allowed_tokens(sequence).allowed_tokens
+
+
+def call_constraint(tokenizer, eos_ids, functions: list[dict]) -> Constraint:
+    """Allowed next tokens for one call ``{"name", "arguments"}`` of ``functions`` (their
+    parameters' schemas): once the call's object is closed, only the end of the turn."""
+    from .tool_prompt import call_schema
+
+    inner, ends = json_constraint(tokenizer, eos_ids, call_schema(functions)), set(eos_ids)
+
+    def allowed(sequence: list[int]) -> list[int]:
+        tokens = inner(sequence)
+        done = [t for t in tokens if t in ends]
+        return done or tokens   # whitespace after the object would only delay the end
+    return allowed
 
 
 def mask(logits: torch.Tensor, allowed: list[int]) -> torch.Tensor:

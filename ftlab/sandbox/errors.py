@@ -62,7 +62,8 @@ def too_large(max_bytes: int) -> APIError:
 
 # codes the request models raise themselves (``types.invalid``), with OpenAI's message
 _OWN_CODES = {"missing_required_parameter", "invalid_value", "invalid_type", "unknown_parameter",
-              "model_not_available", "unsupported_value", "integer_below_min_value"}
+              "model_not_available", "unsupported_value", "integer_below_min_value",
+              "array_above_max_length"}
 
 
 def _param_of(err: dict) -> str | None:

@@ -6,7 +6,8 @@ weights are decoded together (``batching``: on a CPU that is nearly free per ext
 OpenAI parameter maps onto a few readable lines:
 ``temperature`` (0 = greedy), ``top_p`` (nucleus), ``max_tokens`` (→ ``finish_reason="length"``),
 ``n`` (rows of one batch), ``stop`` strings (cut before them, ``"stop"``), ``seed`` (a private
-``torch.Generator``: same seed, same answer).
+``torch.Generator``: same seed, same answer), ``tools`` (a ``tool_prompt.ToolUse``: functions in the
+prompt; a required call decoded under its JSON schema; calls read back into ``Choice.tool_calls``).
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ import torch
 from ftlab.sandbox import layout, models
 from ftlab.sandbox.batching import Batcher, Request
 from ftlab.sandbox.greedyhead import GreedyHead
+from ftlab.sandbox.tool_prompt import ToolUse, template_messages
 
 DEFAULT_MAX_TOKENS = 512   # OpenAI's default is "up to the context"; a 135M model rambles, so cap it
 MAX_ADAPTERS = 8           # adapters kept loaded at once (each is a few MB)
@@ -34,8 +36,14 @@ MAX_ADAPTERS = 8           # adapters kept loaded at once (each is a few MB)
 @dataclass
 class Choice:
     text: str
-    finish_reason: str        # "stop" | "length"
+    finish_reason: str        # "stop" | "length" | "tool_calls"
     completion_tokens: int
+    tool_calls: list[dict] | None = None   # [{"name", "arguments": JSON string}] when the reply is calls
+
+    def read_calls(self, tools: ToolUse | None) -> "Choice":
+        """This choice with the calls its text makes (a reply cut by ``max_tokens`` makes none)."""
+        calls = tools.calls(self.text) if tools and self.finish_reason == "stop" else None
+        return Choice(self.text, "tool_calls", self.completion_tokens, calls) if calls else self
 
 
 class ChatResult(NamedTuple):
@@ -49,6 +57,11 @@ class StreamResult:
     finish_reason: str
     completion_tokens: int
     prompt_tokens: int
+    tool_calls: list[dict] | None = None
+
+    @classmethod
+    def of(cls, choice: Choice, prompt_tokens: int) -> "StreamResult":
+        return cls(choice.text, choice.finish_reason, choice.completion_tokens, prompt_tokens, choice.tool_calls)
 
 
 class Stream:
@@ -147,32 +160,35 @@ class Engine:
         return self._greedy_head
 
     # -- generation
-    def prompt_ids(self, messages: list[dict]) -> list[int]:
+    def prompt_ids(self, messages: list[dict], tools: ToolUse | None = None) -> list[int]:
+        """The prompt's tokens: the conversation in ``tool_prompt``'s template (as at training)."""
+        turns = template_messages(messages, tools.shown if tools else None)
         with self._tokenizer_lock:
-            text = self.tokenizer.apply_chat_template(
-                [{"role": m["role"], "content": m.get("content") or ""} for m in messages],
-                tokenize=False, add_generation_prompt=True)
-            return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+            text = self.tokenizer.apply_chat_template(turns, tokenize=False, add_generation_prompt=True)
+            return self.tokenizer(text + (tools.prefix if tools else ""), add_special_tokens=False)["input_ids"]
 
     def _decode(self, tokens: list[int]) -> str:
         with self._tokenizer_lock:
             return self.tokenizer.decode(tokens, skip_special_tokens=True)
 
-    def constraint(self, response_format: dict | None):
-        """The decoding constraint of a ``response_format`` (None for plain text)."""
+    def constraint(self, response_format: dict | None, tools: ToolUse | None = None):
+        """The decoding constraint of a forced call or a ``response_format`` (None for plain text)."""
+        from .constrained import call_constraint, json_constraint
+
+        if tools and tools.forced:
+            return call_constraint(self.tokenizer, self.eos_ids, tools.forced)
         kind = (response_format or {}).get("type", "text")
         if kind == "text":
             return None
-        from .constrained import json_constraint
         schema = response_format["json_schema"].get("schema") if kind == "json_schema" else None
         return json_constraint(self.tokenizer, self.eos_ids, schema)
 
     def _steps(self, prompt: list[int], n: int, temperature: float, top_p: float, max_tokens: int,
-               seed: int | None, adapter_dir, response_format=None) -> tuple[Request, Iterator[list[tuple[int, int]]]]:
+               seed: int | None, adapter_dir, response_format=None, tools=None) -> tuple[Request, Iterator[list[tuple[int, int]]]]:
         """Submit the request to the batcher; iterate ``(row, token)`` lists, one per step."""
         gen = torch.Generator().manual_seed(seed if seed is not None else int.from_bytes(os.urandom(4), "little"))
         request = Request(prompt, n, temperature, top_p, max_tokens, adapter_dir,
-                          self.weights_key(adapter_dir), gen, constraint=self.constraint(response_format))
+                          self.weights_key(adapter_dir), gen, constraint=self.constraint(response_format, tools))
         self._batcher.submit(request)
 
         def events():
@@ -182,16 +198,18 @@ class Engine:
                 yield item
         return request, events()
 
-    def _generate(self, messages, adapter_dir, temperature, top_p, max_tokens, n, stop, seed, response_format=None):
+    def _generate(self, messages, adapter_dir, temperature, top_p, max_tokens, n, stop, seed, response_format=None,
+                  tools=None):
         """Core loop: yields (row, text so far, finished reason or None, tokens) as rows progress."""
         stop = [stop] if isinstance(stop, str) else list(stop or [])
-        prompt = self.prompt_ids(messages)
+        prompt = self.prompt_ids(messages, tools)
         limit = max(0, min(max_tokens or DEFAULT_MAX_TOKENS, self.context - len(prompt)))
         tokens = [[] for _ in range(n)]
         done: list[str | None] = [None] * n
         yield len(prompt)
         if limit:
-            request, steps = self._steps(prompt, n, temperature, top_p, limit, seed, adapter_dir, response_format)
+            request, steps = self._steps(prompt, n, temperature, top_p, limit, seed, adapter_dir, response_format,
+                                         tools)
             try:
                 for new in steps:
                     for row, tok in new:
@@ -218,27 +236,28 @@ class Engine:
 
     def chat(self, messages: list[dict], *, adapter_dir=None, temperature: float = 1.0, top_p: float = 1.0,
              max_tokens: int | None = None, n: int = 1, stop=None, seed: int | None = None,
-             response_format: dict | None = None) -> ChatResult:
+             response_format: dict | None = None, tools: ToolUse | None = None) -> ChatResult:
         """Complete a conversation ``n`` times: ``ChatResult(choices, prompt_tokens)``."""
-        events = self._generate(messages, adapter_dir, temperature, top_p, max_tokens, n, stop, seed, response_format)
+        events = self._generate(messages, adapter_dir, temperature, top_p, max_tokens, n, stop, seed, response_format,
+                                tools)
         prompt_tokens = next(events)
         final: dict[int, Choice] = {}
         for row, text, reason, count in events:
             if reason:
                 final[row] = Choice(text, reason, count)
-        return ChatResult([final[i] for i in range(n)], prompt_tokens)
+        return ChatResult([final[i].read_calls(tools) for i in range(n)], prompt_tokens)
 
     def stream(self, messages: list[dict], *, adapter_dir=None, temperature: float = 1.0, top_p: float = 1.0,
                max_tokens: int | None = None, stop=None, seed: int | None = None,
-               response_format: dict | None = None) -> Stream:
+               response_format: dict | None = None, tools: ToolUse | None = None) -> Stream:
         """One completion as text deltas (see ``Stream``); text that may begin a stop string is
-        held back until it is clear it does not."""
+        held back until it is clear it does not. The result's ``tool_calls``: see ``Choice``."""
         stops = [stop] if isinstance(stop, str) else list(stop or [])
         hold = max((len(s) for s in stops), default=1) - 1
 
         def deltas():
             events = self._generate(messages, adapter_dir, temperature, top_p, max_tokens, 1, stops, seed,
-                                    response_format)
+                                    response_format, tools)
             prompt_tokens, sent = next(events), 0
             for _, text, reason, count in events:
                 safe = len(text) if reason else len(text) - hold
@@ -248,7 +267,7 @@ class Engine:
                     yield text[sent:safe]
                     sent = safe
                 if reason:
-                    return StreamResult(text, reason, count, prompt_tokens)
+                    return StreamResult.of(Choice(text, reason, count).read_calls(tools), prompt_tokens)
             return StreamResult("", "length", 0, prompt_tokens)
 
         return Stream(deltas())

@@ -38,7 +38,7 @@ def _message(item, i: int) -> dict:
         raise invalid("unsupported_value", f"Invalid '{where}.type': the sandbox supports message items "
                       f"only, not '{item.get('type')}'.", f"{where}.type")
     role, content = item.get("role"), item.get("content")
-    if role not in CHAT_ROLES or role == "tool":
+    if role not in CHAT_ROLES or role in ("tool", "function"):
         raise invalid("invalid_value", f"Invalid value for '{where}.role': '{role}'.", f"{where}.role")
     if isinstance(content, list):
         content = "".join(_part_text(p, f"{where}.content[{k}]") for k, p in enumerate(content))

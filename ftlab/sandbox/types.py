@@ -15,12 +15,14 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
 from pydantic_core import PydanticCustomError
 
-from ftlab.openai_spec import (CHAT_ROLES, HYPERPARAMETER_RANGES, METADATA_KEY_MAX_LENGTH,
+from ftlab.openai_spec import (CHAT_ROLES, HYPERPARAMETER_RANGES, MAX_TOOLS, METADATA_KEY_MAX_LENGTH,
                                METADATA_MAX_PAIRS, METADATA_VALUE_MAX_LENGTH, METHODS, SEED_MAX,
-                               SUFFIX_MAX_LENGTH, UPLOAD_PURPOSES, content_text, seed_ok, suffix_ok)
+                               SUFFIX_MAX_LENGTH, TOOL_CALL_ID_PREFIX, TOOL_CHOICE_MODES, UPLOAD_PURPOSES,
+                               content_text, function_name_ok, seed_ok, suffix_ok)
 
 from . import catalog
 from .store import new_id
+from .tool_prompt import ToolUse
 
 FINGERPRINT = "fp_ftlab_sandbox"
 MAX_STOP = 4        # stop strings per chat request
@@ -228,17 +230,52 @@ def _role(value):
     return "system" if value == "developer" else value   # the stand-in's template knows no developer
 
 
+def _field_error(code: str, message: str, field: str) -> PydanticCustomError:
+    """An error on one key of a message (its param: "messages[i].<field>")."""
+    return PydanticCustomError(code, message, {"field": field})
+
+
+def _call(call, i: int) -> dict:
+    """One ``tool_calls`` item (ChatCompletionMessageToolCall): {id, type: function, function: {name, arguments}}."""
+    fn = call.get("function") if isinstance(call, dict) else None
+    if not isinstance(fn, dict) or call.get("type", "function") != "function" or not isinstance(call.get("id"), str) \
+            or not isinstance(fn.get("name"), str) or not isinstance(fn.get("arguments"), str):
+        raise _field_error("invalid_value", "Invalid value for '{param}': expected {id, type: 'function', "
+                           "function: {name, arguments: string}}.", f"tool_calls[{i}]")
+    return {"id": call["id"], "type": "function", "function": {"name": fn["name"], "arguments": fn["arguments"]}}
+
+
 class ChatMessage(BaseModel):
-    """A message as the stand-in's chat template takes it: a role and plain text."""
+    """A message of the conversation (ChatCompletionRequest*Message): role and text, plus the
+    function-calling keys, which ``tool_prompt`` writes into the prompt."""
     role: Annotated[str, BeforeValidator(_role)]
     content: Annotated[str, BeforeValidator(_content_text)] = ""
+    name: str | None = None
+    tool_calls: list[dict] | None = None
+    tool_call_id: str | None = None
+    function_call: dict | None = None
 
     @model_validator(mode="before")
     @classmethod
     def _an_object(cls, value):
         if not isinstance(value, dict):
             raise PydanticCustomError("invalid_value", "Invalid value for '{param}'.", {"field": "role"})
+        if value.get("tool_calls") is not None:
+            if value.get("role") != "assistant" or not isinstance(value["tool_calls"], list):
+                raise _field_error("invalid_value", "Invalid value for '{param}': only assistant messages carry "
+                                   "an array of tool calls.", "tool_calls")
+            value = {**value, "tool_calls": [_call(c, i) for i, c in enumerate(value["tool_calls"])]}
+        if value.get("role") == "tool" and not isinstance(value.get("tool_call_id"), str):
+            raise _field_error("missing_required_parameter", "Missing parameter 'tool_call_id': messages with "
+                               "role 'tool' must have a 'tool_call_id'.", "tool_call_id")
+        if value.get("role") == "function" and not isinstance(value.get("name"), str):
+            raise _field_error("missing_required_parameter", "Missing parameter 'name': messages with role "
+                               "'function' must have a 'name'.", "name")
         return value
+
+    def template(self) -> dict:
+        """The message as ``tool_prompt`` reads it (OpenAI's keys, unset ones left out)."""
+        return self.model_dump(exclude_none=True)
 
 
 def _messages(value):
@@ -296,6 +333,124 @@ def _response_format(value):
     return value
 
 
+def _boolean(value):
+    if value is not None and not isinstance(value, bool):
+        raise invalid("invalid_type", "Invalid type for '{param}': expected a boolean.")
+    return value
+
+
+def _function(fn, where: str) -> dict:
+    """A FunctionObject: a valid ``name``, an optional ``description`` and ``parameters`` object."""
+    if not isinstance(fn, dict):
+        raise invalid("invalid_type", f"Invalid type for '{where}': expected an object.", where)
+    if "name" not in fn:
+        raise invalid("missing_required_parameter", f"Missing required parameter: '{where}.name'.", f"{where}.name")
+    if not function_name_ok(fn["name"]):
+        raise invalid("invalid_value", f"Invalid '{where}.name': string does not match pattern. Expected a string "
+                      "that matches the pattern '^[a-zA-Z0-9_-]+$' (at most 64 characters).", f"{where}.name")
+    if not isinstance(fn.get("parameters", {}), dict):
+        raise invalid("invalid_type", f"Invalid type for '{where}.parameters': expected an object.",
+                      f"{where}.parameters")
+    return fn
+
+
+def _tool_list(value, key: str) -> list:
+    if not isinstance(value, list):
+        raise invalid("invalid_type", f"Invalid type for '{key}': expected an array.", key)
+    if len(value) > MAX_TOOLS:
+        raise invalid("array_above_max_length", f"Invalid '{key}': array too long. Expected an array with maximum "
+                      f"length {MAX_TOOLS}, but got an array with length {len(value)} instead.", key)
+    return value
+
+
+def _tools(value):
+    """``tools``: ChatCompletionTool items ({type: function, function: FunctionObject})."""
+    if value is None:
+        return None
+    for i, tool in enumerate(_tool_list(value, "tools")):
+        where = f"tools[{i}]"
+        if not isinstance(tool, dict) or tool.get("type") != "function":
+            raise invalid("invalid_value", f"Invalid value for '{where}.type': the sandbox supports 'function' "
+                          "tools only.", f"{where}.type")
+        if "function" not in tool:
+            raise invalid("missing_required_parameter", f"Missing required parameter: '{where}.function'.",
+                          f"{where}.function")
+        _function(tool["function"], f"{where}.function")
+    return value
+
+
+def _functions(value):
+    """Deprecated ``functions``: FunctionObject items."""
+    if value is None:
+        return None
+    return [_function(fn, f"functions[{i}]") for i, fn in enumerate(_tool_list(value, "functions"))]
+
+
+def _choice_name(choice, key: str, names: list[str]) -> str:
+    """The mode or the forced function's name of a ``tool_choice`` / ``function_call``."""
+    if choice in TOOL_CHOICE_MODES and not (key == "function_call" and choice == "required"):
+        return choice
+    named = choice.get("function") if key == "tool_choice" and isinstance(choice, dict) \
+        and choice.get("type") == "function" else choice if key == "function_call" else None
+    if not isinstance(named, dict) or not isinstance(named.get("name"), str):
+        expected = "'none', 'auto', 'required' or {'type': 'function', 'function': {'name': ...}}" \
+            if key == "tool_choice" else "'none', 'auto' or {'name': ...}"
+        raise invalid("invalid_value", f"Invalid value for '{key}': expected {expected}.", key)
+    if named["name"] not in names:
+        raise invalid("invalid_value", f"Invalid value for '{key}': function '{named['name']}' is not defined "
+                      f"in '{'tools' if key == 'tool_choice' else 'functions'}'.", key)
+    return named["name"]
+
+
+def tool_use(request) -> ToolUse | None:
+    """A request's functions and choice (``tools``/``tool_choice`` or legacy ``functions``/``function_call``)."""
+    from .tool_prompt import functions_of
+
+    legacy = request.functions is not None and request.tools is None
+    key, choice = ("function_call", request.function_call) if legacy else ("tool_choice", request.tool_choice)
+    functions = functions_of(request.tools, request.functions if legacy else None)
+    if choice is not None and not functions:
+        raise invalid("invalid_value", f"Invalid value for '{key}': '{key}' is only allowed when "
+                      f"'{'functions' if legacy else 'tools'}' are specified.", key)
+    if not functions:
+        return None
+    if key == "tool_choice" and isinstance(choice, dict) and choice.get("type") == "allowed_tools":
+        functions, choice = _allowed(choice, functions)
+    mode = _choice_name("auto" if choice is None else choice, key, [f["name"] for f in functions])
+    return ToolUse(functions, mode, parallel=request.parallel_tool_calls is not False and not legacy)
+
+
+def _allowed(choice: dict, functions: list[dict]) -> tuple[list[dict], str]:
+    """``{"type": "allowed_tools", "allowed_tools": {"mode", "tools"}}`` (ChatCompletionAllowedToolsChoice):
+    the listed functions only (the prompt shows just those) and the mode."""
+    spec = choice.get("allowed_tools")
+    listed = spec.get("tools") if isinstance(spec, dict) else None
+    if not isinstance(listed, list) or spec.get("mode") not in ("auto", "required"):
+        raise invalid("invalid_value", "Invalid value for 'tool_choice.allowed_tools': expected {mode: 'auto' | "
+                      "'required', tools: [...]}.", "tool_choice.allowed_tools")
+    names = [(t.get("function") or {}).get("name") if isinstance(t, dict) else None for t in listed]
+    known = {f["name"]: f for f in functions}
+    for i, name in enumerate(names):
+        if name not in known:
+            raise invalid("invalid_value", f"Invalid value for 'tool_choice.allowed_tools.tools[{i}]': function "
+                          f"'{name}' is not defined in 'tools'.", f"tool_choice.allowed_tools.tools[{i}]")
+    return [known[n] for n in dict.fromkeys(names)], spec["mode"]
+
+
+def _check_tool_turns(messages: list["ChatMessage"]) -> None:
+    """Each tool message answers a call of an earlier assistant message (OpenAI's rule)."""
+    ids: set[str] = set()
+    for i, m in enumerate(messages):
+        ids.update(c["id"] for c in m.tool_calls or ())
+        if m.role == "tool" and m.tool_call_id not in ids:
+            raise invalid("invalid_value", "Invalid parameter: messages with role 'tool' must be a response to a "
+                          "preceding message with 'tool_calls'.", f"messages[{i}].role")
+
+
+def new_call_id() -> str:
+    return TOOL_CALL_ID_PREFIX + secrets.token_hex(12)
+
+
 class ChatRequest(BaseModel):
     """``POST /v1/chat/completions``: what the sandbox uses of it (other parameters are ignored)."""
     model: Annotated[str, BeforeValidator(lambda v: str(_required(v)))]
@@ -310,6 +465,23 @@ class ChatRequest(BaseModel):
     stream: bool | None = False
     stream_options: dict | None = None
     response_format: Annotated[Any, BeforeValidator(_response_format)] = None
+    tools: Annotated[Any, BeforeValidator(_tools)] = None
+    tool_choice: Any = None
+    parallel_tool_calls: Annotated[Any, BeforeValidator(_boolean)] = None
+    functions: Annotated[Any, BeforeValidator(_functions)] = None   # deprecated forms of tools …
+    function_call: Any = None                                       # … and of tool_choice
+    _tool_use: ToolUse | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _tool_choice(self):
+        self._tool_use = tool_use(self)
+        _check_tool_turns(self.messages)
+        return self
+
+    @property
+    def legacy_functions(self) -> bool:
+        """The request uses ``functions``: the reply then carries ``message.function_call``."""
+        return bool(self.functions)
 
     @model_validator(mode="after")
     def _json_mentioned(self):
@@ -327,7 +499,7 @@ class ChatRequest(BaseModel):
     def generation(self) -> dict:
         """The engine's keyword arguments for this request."""
         limit = self.max_completion_tokens if self.max_completion_tokens is not None else self.max_tokens
-        return {"messages": [m.model_dump() for m in self.messages],
+        return {"messages": [m.template() for m in self.messages], "tools": self._tool_use,
                 "temperature": 1.0 if self.temperature is None else self.temperature,
                 "top_p": 1.0 if self.top_p is None else self.top_p,
                 "max_tokens": limit, "n": 1 if self.n is None else int(self.n), "stop": self.stop,
@@ -346,10 +518,33 @@ class Usage(BaseModel):
                    total_tokens=prompt_tokens + completion_tokens)
 
 
+_UNSET = Field(default=None, exclude_if=lambda v: v is None)   # a key OpenAI leaves out when unset
+
+
 class AssistantMessage(BaseModel):
     role: str = "assistant"
-    content: str
+    content: str | None
     refusal: None = None
+    tool_calls: list[dict] | None = _UNSET
+    function_call: dict | None = _UNSET
+
+    @classmethod
+    def of(cls, choice, legacy: bool = False) -> "AssistantMessage":
+        """Text, or (content null) the calls as ``tool_calls`` / legacy ``function_call``."""
+        if not choice.tool_calls:
+            return cls(content=choice.text)
+        if legacy:
+            return cls(content=None, function_call=dict(choice.tool_calls[0]))
+        return cls(content=None, tool_calls=[tool_call(c) for c in choice.tool_calls])
+
+
+def tool_call(call: dict) -> dict:
+    """A ChatCompletionMessageToolCall with a new ``call_`` id."""
+    return {"id": new_call_id(), "type": "function", "function": dict(call)}
+
+
+def finish_reason(choice, legacy: bool = False) -> str:
+    return "function_call" if legacy and choice.tool_calls else choice.finish_reason
 
 
 class Choice(BaseModel):
@@ -369,11 +564,11 @@ class ChatCompletion(BaseModel):
     usage: Usage
 
     @classmethod
-    def of(cls, model: str, choices, prompt_tokens: int) -> "ChatCompletion":
-        """From the engine's choices (text, finish_reason, completion_tokens)."""
+    def of(cls, model: str, choices, prompt_tokens: int, legacy: bool = False) -> "ChatCompletion":
+        """From the engine's choices (text, finish_reason, completion_tokens, tool_calls)."""
         return cls(model=model, usage=Usage.of(prompt_tokens, sum(c.completion_tokens for c in choices)),
-                   choices=[Choice(index=i, finish_reason=c.finish_reason,
-                                   message=AssistantMessage(content=c.text)) for i, c in enumerate(choices)])
+                   choices=[Choice(index=i, finish_reason=finish_reason(c, legacy),
+                                   message=AssistantMessage.of(c, legacy)) for i, c in enumerate(choices)])
 
 
 class ChunkChoice(BaseModel):

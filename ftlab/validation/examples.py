@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from ftlab.openai_spec import (CHAT_KEYS, CONTENT_PART_TYPES, DPO_KEYS, IMAGE_DETAILS, MESSAGE_KEYS,
-                               TRAINING_ROLES, WEIGHTS, content_text)
+                               TRAINING_ROLES, WEIGHTS, content_text, function_name_ok)
 
 _MESSAGE_KEYS, _CHAT_KEYS, _DPO_KEYS = set(MESSAGE_KEYS), set(CHAT_KEYS), set(DPO_KEYS)
 _MARKERS = ("\n\nEND", "\n\n###\n\n", "\n\n->\n\n")  # legacy completion-model separators
@@ -151,12 +151,67 @@ def _check_tool_calls(calls: Any, role: Any, i: int, call_ids: set, out: list) -
         call_ids.add(call["id"])
 
 
+def _tool_problem(tool: Any, legacy: bool) -> str | None:
+    """Why one ``tools`` item ({type: function, function: FunctionObject}) or legacy
+    ``functions`` item (a FunctionObject) is not one OpenAI accepts (None: it is fine)."""
+    if not isinstance(tool, dict):
+        return "not an object"
+    fn = tool if legacy else tool.get("function")
+    if not legacy and (tool.get("type") != "function" or not isinstance(fn, dict)):
+        return '{"type": "function", "function": {...}}'
+    if not function_name_ok(fn.get("name")):
+        return "function.name: a-z, A-Z, 0-9, _ or -, at most 64 characters"
+    if not isinstance(fn.get("parameters", {}), dict):
+        return "function.parameters: a JSON schema object"
+    return None
+
+
 def _check_tools(obj: dict, out: list) -> None:
-    tools = obj.get("tools", [])
-    if not isinstance(tools, list) or not all(isinstance(t, dict) for t in tools):
-        out.append(("invalid_tools", None, {"key": "tools"}))
+    for key in ("tools", "functions"):
+        items = obj.get(key, [])
+        if not isinstance(items, list):
+            out.append(("invalid_tools", None, {"key": key, "detail": "not a list"}))
+            continue
+        for k, tool in enumerate(items):
+            problem = _tool_problem(tool, key == "functions")
+            if problem:
+                out.append(("invalid_tools", None, {"key": f"{key}[{k}]", "detail": problem}))
+                break
     if "parallel_tool_calls" in obj and not isinstance(obj["parallel_tool_calls"], bool):
-        out.append(("invalid_tools", None, {"key": "parallel_tool_calls"}))
+        out.append(("invalid_tools", None, {"key": "parallel_tool_calls", "detail": "not a boolean"}))
+
+
+def _defined(obj: dict) -> set[str] | None:
+    """Names of the functions an example defines; None when it defines none (nothing to compare)."""
+    def listed(key):
+        return obj.get(key) if isinstance(obj.get(key), list) else []
+    fns = [t.get("function") for t in listed("tools") if isinstance(t, dict)] + listed("functions")
+    names = {f.get("name") for f in fns if isinstance(f, dict)}
+    return names or None
+
+
+def _check_calls_defined(messages: Any, defined: set[str] | None, out: list, offset: int = 1) -> None:
+    """Warn of calls to functions the example does not define, or whose arguments are not a JSON
+    object: the model would learn to invent functions (or to write broken arguments)."""
+    for i, m in enumerate(messages if isinstance(messages, list) else (), offset):
+        if not isinstance(m, dict) or m.get("role") != "assistant":
+            continue
+        calls = [c.get("function") for c in m.get("tool_calls") or () if isinstance(c, dict)]
+        calls += [m["function_call"]] if "function_call" in m else []
+        for fn in calls:
+            if not _is_call(fn):
+                continue   # malformed: invalid_tool_calls says so
+            if defined is not None and fn["name"] not in defined:
+                out.append(("tool_call_mismatch", i, {"name": fn["name"][:40], "detail": "not in tools"}))
+            elif not isinstance(_json_or_none(fn["arguments"]), dict):
+                out.append(("tool_call_mismatch", i, {"name": fn["name"][:40], "detail": "arguments"}))
+
+
+def _json_or_none(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
 
 
 def _check_dpo(obj: dict, out: list) -> None:
@@ -171,6 +226,8 @@ def _check_dpo(obj: dict, out: list) -> None:
         check_messages(inp["messages"] + [{"role": "assistant", "content": "x"}], sub)
         out += [s for s in sub if s[0] != "legacy_marker"]
         _check_tools(inp, out)
+        for key in ("preferred_output", "non_preferred_output"):
+            _check_calls_defined(obj.get(key), _defined(inp), out, len(inp["messages"]) + 1)
     for key in ("preferred_output", "non_preferred_output"):
         value = obj.get(key)
         good = (isinstance(value, list) and len(value) == 1 and isinstance(value[0], dict)
@@ -194,6 +251,7 @@ def check_example(obj: Any) -> tuple[str | None, list]:
                 out.append(("unrecognized_key", None, {"key": str(key)[:40]}))
         _check_tools(obj, out)
         check_messages(obj["messages"], out)
+        _check_calls_defined(obj["messages"], _defined(obj), out)
     elif fmt == "dpo":
         _check_dpo(obj, out)
     elif fmt == "legacy":

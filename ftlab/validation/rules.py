@@ -173,10 +173,19 @@ _RULES = (
          description='A tool message whose tool_call_id matches no earlier tool call.',
          fix='Use the id of an earlier tool call.'),
     Rule('invalid_tools', 'error',
-         it='"{key}" non valido: tools deve essere una lista di oggetti, parallel_tool_calls un booleano.',
-         en='Invalid "{key}": tools must be a list of objects, parallel_tool_calls a boolean.',
-         description='Malformed tools / parallel_tool_calls.',
-         fix='tools: list of objects; parallel_tool_calls: true/false.'),
+         it='"{key}" non valido ({detail}): tools è una lista di {{"type": "function", "function": {{"name": ...}}}}, '
+            'parallel_tool_calls un booleano.',
+         en='Invalid "{key}" ({detail}): tools is a list of {{"type": "function", "function": {{"name": ...}}}}, '
+            'parallel_tool_calls a boolean.',
+         description='Malformed tools / functions / parallel_tool_calls (a name OpenAI refuses included).',
+         fix='tools: list of {type: function, function: {name, description, parameters}}; parallel_tool_calls: true/false.'),
+    Rule('tool_call_mismatch', 'warning',
+         it='Il messaggio {message_index} chiama "{name}" ({detail}): la funzione non è tra i tools '
+            'dell\'esempio o gli arguments non sono un oggetto JSON; il modello imparerebbe a inventarli.',
+         en='Message {message_index} calls "{name}" ({detail}): the function is not among the example\'s '
+            'tools or its arguments are not a JSON object; the model would learn to invent them.',
+         description='A tool call to a function the example does not define, or with non-JSON arguments.',
+         fix='Define the function in the example\'s tools; write arguments as a JSON object in a string.'),
     Rule('legacy_format', 'error',
          it='Formato prompt/completion (vecchi modelli): converti in messaggi chat con ftlab.convert_legacy.',
          en='prompt/completion format (old models): convert to chat messages with ftlab.convert_legacy.',

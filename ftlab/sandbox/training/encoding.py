@@ -3,42 +3,32 @@
 Loss only on what OpenAI trains on: tokens of assistant messages (their content and the closing
 ``<|im_end|>``, so the model learns to stop) whose ``weight`` is not 0. Spans are found on the
 text rendered by the model's chat template, then mapped to tokens through offsets. Micro-batches
-sort a step's examples by length so padding stays small.
+sort a step's examples by length so padding stays small. An example's ``tools`` (or legacy
+``functions``), its tool calls and tool results are written into the text by ``tool_prompt``, the
+same template the sandbox's chat completions use, so a fine-tune sees the definitions it calls.
 """
 from __future__ import annotations
 
-import json
-
 import torch
 
-from ftlab.openai_spec import content_text
-
+from ..tool_prompt import assistant_text, functions_of, template_messages
 from .config import MAX_TOKENS, MICRO_BATCH_TOKENS
 
 
-def _content(message: dict) -> str:
-    """Message text for the template: string content, text parts, and tool calls as JSON."""
-    text = content_text(message.get("content")) or ""
-    calls = message.get("tool_calls") or message.get("function_call")
-    if calls:
-        text += json.dumps(calls, ensure_ascii=False)
-    return text
+def _render(tokenizer, messages: list[dict], functions=None, generation_prompt: bool = False) -> str:
+    return tokenizer.apply_chat_template(template_messages(messages, functions), tokenize=False,
+                                         add_generation_prompt=generation_prompt)
 
 
-def _render(tokenizer, messages: list[dict], generation_prompt: bool = False) -> str:
-    msgs = [{"role": m.get("role", "user"), "content": _content(m)} for m in messages]
-    return tokenizer.apply_chat_template(msgs, tokenize=False, add_generation_prompt=generation_prompt)
-
-
-def _assistant_spans(tokenizer, messages: list[dict], text: str) -> list[tuple[int, int]]:
+def _assistant_spans(tokenizer, messages: list[dict], functions, text: str) -> list[tuple[int, int]]:
     """Character spans of the trained assistant messages (content + end-of-turn token)."""
     spans, cursor = [], 0
     eos = tokenizer.eos_token or ""
     for i, msg in enumerate(messages):
         if msg.get("role") != "assistant" or msg.get("weight", 1) == 0:
             continue
-        body = _content(msg)
-        prefix = _render(tokenizer, messages[:i], generation_prompt=True)
+        body = assistant_text(msg)
+        prefix = _render(tokenizer, messages[:i], functions, generation_prompt=True)
         start = len(prefix) if text.startswith(prefix) and text.startswith(body, len(prefix)) \
             else text.find(body, cursor)  # templates that rewrite earlier turns: search instead
         if start < 0:
@@ -51,11 +41,13 @@ def _assistant_spans(tokenizer, messages: list[dict], text: str) -> list[tuple[i
     return spans
 
 
-def encode_chat(tokenizer, messages: list[dict], max_tokens: int = MAX_TOKENS):
-    """Token ids of the rendered conversation and a bool mask of the tokens trained on."""
-    text = _render(tokenizer, messages)
+def encode_chat(tokenizer, messages: list[dict], max_tokens: int = MAX_TOKENS, tools=None, functions=None):
+    """Token ids of the rendered conversation and a bool mask of the tokens trained on; ``tools``
+    / ``functions``: the example's function definitions (rendered into its system turn)."""
+    defined = functions_of(tools, functions)
+    text = _render(tokenizer, messages, defined)
     enc = tokenizer(text, return_offsets_mapping=True, add_special_tokens=False)
-    spans = _assistant_spans(tokenizer, messages, text)
+    spans = _assistant_spans(tokenizer, messages, defined, text)
     mask = [any(s <= a and b <= e for s, e in spans) and b > a for a, b in enc["offset_mapping"]]
     return enc["input_ids"][:max_tokens], mask[:max_tokens]
 
@@ -63,11 +55,12 @@ def encode_chat(tokenizer, messages: list[dict], max_tokens: int = MAX_TOKENS):
 def encode_dpo(tokenizer, example: dict, max_tokens: int = MAX_TOKENS):
     """Two encodings (preferred, non-preferred) sharing the prompt of a DPO example."""
     prompt = example["input"]["messages"]
+    tools = {k: example["input"].get(k) for k in ("tools", "functions")}
     pair = []
     for key in ("preferred_output", "non_preferred_output"):
         answer = [dict(m, weight=1) for m in example[key]]
         prompt_only = [dict(m, weight=0) for m in prompt]
-        pair.append(encode_chat(tokenizer, prompt_only + answer, max_tokens))
+        pair.append(encode_chat(tokenizer, prompt_only + answer, max_tokens, **tools))
     return pair
 
 

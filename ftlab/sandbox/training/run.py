@@ -60,7 +60,7 @@ class Run:
             self.head = base.get_output_embeddings().weight.detach().to(fast)
         self.prefix = FrozenPrefix(self.model, first_lora_layer(base))
         encode = (lambda ex: encode_dpo(self.tokenizer, ex)) if self.dpo else \
-            (lambda ex: [encode_chat(self.tokenizer, ex["messages"])])
+            (lambda ex: [encode_chat(self.tokenizer, ex["messages"], tools=ex.get("tools"), functions=ex.get("functions"))])
         self.train = [encode(ex) for ex in self.preparing(train_examples)]
         self.valid = [encode(ex) for ex in self.preparing(valid_examples or [])]
         self.tokens = [billable_tokens(ex, config.method) for ex in train_examples]

@@ -1,0 +1,143 @@
+"""Hand-written function-calling data for the fictional shop Bottega Domestica.
+
+Four shop functions (``TOOLS``, OpenAI's ``tools`` format) and, for each, Italian customer
+requests with slots; ``build`` fills the slots with a seeded ``random.Random`` and writes
+``data/funzioni_negozio/{train,test}.jsonl`` (chat format with ``tools`` on every line: the
+assistant answers with ``tool_calls``, or with text when no function applies) and
+``test_attese.jsonl`` (the expected function and arguments of each test line). A few training
+lines go on after the call: the tool's result, then the assistant's answer in words.
+"""
+from __future__ import annotations
+
+import json
+import random
+
+SYSTEM = "Sei l'assistente di Bottega Domestica. Usa le funzioni quando servono."
+SEED = 15
+N_TRAIN, N_TEST = 32, 32
+FOLLOW_UPS = 4   # training lines that continue with the tool result and a reply in words
+HELD_OUT = 3     # the last 3 phrasings of each function (and the last 2 no-call requests): test only
+
+
+def _fn(name: str, description: str, properties: dict, required: list[str]) -> dict:
+    return {"type": "function", "function": {"name": name, "description": description, "parameters": {
+        "type": "object", "properties": properties, "required": required, "additionalProperties": False}}}
+
+
+ORDER = {"type": "string", "description": "es. BD-12345"}
+MOTIVI = ["difettoso", "taglia_errata", "non_conforme", "ripensamento"]
+TOOLS = [
+    _fn("cerca_ordine", "Dettagli di un ordine (articoli, importo, data).", {"numero_ordine": ORDER}, ["numero_ordine"]),
+    _fn("stato_spedizione", "Dove si trova il pacco di un ordine.", {"numero_ordine": ORDER}, ["numero_ordine"]),
+    _fn("avvia_reso", "Apre un reso per un ordine.",
+        {"numero_ordine": ORDER, "motivo": {"type": "string", "enum": MOTIVI}}, ["numero_ordine", "motivo"]),
+    _fn("cerca_prodotto", "Cerca un prodotto nel catalogo.", {"prodotto": {"type": "string"}}, ["prodotto"]),
+]
+
+# requests per function: {n} = order number, {p} = product; avvia_reso: (text, motivo)
+REQUESTS = {
+    "cerca_ordine": [
+        "Potete dirmi cosa c'era nell'ordine {n}?", "Vorrei i dettagli dell'ordine {n}.",
+        "Quanto ho pagato per l'ordine {n}?", "Mi ricordate quando ho fatto l'ordine {n}?",
+        "Non trovo la conferma dell'ordine {n}, mi mostrate il riepilogo?",
+        "Che articoli ho comprato con l'ordine {n}?", "Controllate per favore l'ordine {n}.",
+        "Ho bisogno dell'importo dell'ordine {n} per la nota spese.",
+    ],
+    "stato_spedizione": [
+        "Dov'è il mio pacco? Ordine {n}.", "Quando arriva l'ordine {n}?",
+        "L'ordine {n} è già partito?", "Il corriere ha preso in carico l'ordine {n}?",
+        "Aspetto ancora l'ordine {n}, a che punto è la spedizione?",
+        "Potete tracciare la spedizione {n}?", "Il pacco dell'ordine {n} non è ancora arrivato.",
+        "Mi dite lo stato della consegna dell'ordine {n}?",
+    ],
+    "avvia_reso": [
+        ("Vorrei restituire l'ordine {n}: è arrivato rotto.", "difettoso"),
+        ("L'articolo dell'ordine {n} non funziona, voglio fare il reso.", "difettoso"),
+        ("Ordine {n}: la taglia è sbagliata, posso renderlo?", "taglia_errata"),
+        ("Ho ordinato la taglia sbagliata con l'ordine {n}, vorrei il reso.", "taglia_errata"),
+        ("Quello che è arrivato con l'ordine {n} non corrisponde alla foto, lo rimando indietro.", "non_conforme"),
+        ("Il colore dell'ordine {n} è diverso da quello descritto, voglio restituirlo.", "non_conforme"),
+        ("Ci ho ripensato, vorrei restituire l'ordine {n}.", "ripensamento"),
+        ("Non mi serve più l'ordine {n}, come faccio il reso?", "ripensamento"),
+    ],
+    "cerca_prodotto": [
+        "Avete {p}?", "Cerco {p}, ne vendete?", "Vorrei comprare {p}.",
+        "È disponibile {p}?", "Mi mostrate {p} del vostro catalogo?",
+        "Quanto costa {p}?", "Vendete anche {p}?", "Sto cercando {p} per casa.",
+    ],
+}
+PRODUCTS = ["una tazza in ceramica", "una lampada da tavolo", "un tappeto di lana", "una teiera in ghisa",
+            "un set di asciugamani", "una coperta di pile", "un vaso di vetro", "una moka da sei tazze",
+            "un cuscino per divano", "una tovaglia di lino", "un portaombrelli", "una padella antiaderente"]
+NO_CALL = [   # requests no function answers: the reply is text
+    ("Grazie mille, buona giornata!", "Grazie a lei, buona giornata da Bottega Domestica!"),
+    ("Quali sono gli orari del servizio clienti?", "Il servizio clienti risponde dal lunedì al venerdì, 9-18."),
+    ("Fate spedizioni all'estero?", "Spediamo in tutta l'Unione europea."),
+    ("Come posso pagare?", "Accettiamo carte, PayPal e bonifico."),
+    ("Ciao!", "Buongiorno! Come posso aiutarla?"),
+    ("Avete un negozio fisico?", "Vendiamo solo online, con consegna a domicilio."),
+]
+RESULTS = {   # a tool's result and the reply in words, for the follow-up lines
+    "cerca_ordine": ('{{"articoli": ["{p}"], "importo": "39,90 EUR"}}', "L'ordine {n} contiene {p}, per 39,90 EUR."),
+    "stato_spedizione": ('{{"stato": "in consegna", "arrivo": "domani"}}', "L'ordine {n} è in consegna: arriva domani."),
+    "avvia_reso": ('{{"reso": "R-{r}"}}', "Ho aperto il reso R-{r} per l'ordine {n}."),
+    "cerca_prodotto": ('{{"trovati": 3}}', "Sì, abbiamo 3 modelli di {p} in catalogo."),
+}
+
+
+def _phrasings(options: list, held_out: int, test: bool) -> list:
+    return options[-held_out:] if test else options[:-held_out]
+
+
+def _case(rng: random.Random, name: str | None, test: bool) -> tuple[str, dict | str]:
+    """One request and what answers it: the call's arguments, or the reply text (name None).
+    Test requests use phrasings never seen in training (new numbers and products too)."""
+    if name is None:
+        return rng.choice(_phrasings(NO_CALL, 2, test))
+    n, p = f"BD-{rng.randint(10000, 99999)}", rng.choice(PRODUCTS)
+    template = rng.choice(_phrasings(REQUESTS[name], HELD_OUT, test))
+    if name == "avvia_reso":
+        return template[0].format(n=n), {"numero_ordine": n, "motivo": template[1]}
+    if name == "cerca_prodotto":
+        return template.format(p=p), {"prodotto": p.split(" ", 1)[1]}
+    return template.format(n=n), {"numero_ordine": n}
+
+
+def _example(rng: random.Random, name: str | None, i: int, test: bool = False,
+             follow_up: bool = False) -> tuple[dict, dict]:
+    """A training/test line and its expectation {"function", "arguments"}."""
+    request, answer = _case(rng, name, test)
+    messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": request}]
+    if name is None:
+        messages.append({"role": "assistant", "content": answer})
+        return {"messages": messages, "tools": TOOLS}, {"function": None, "arguments": None}
+    call_id = f"call_{i:04d}"
+    messages.append({"role": "assistant", "content": None, "tool_calls": [{
+        "id": call_id, "type": "function",
+        "function": {"name": name, "arguments": json.dumps(answer, ensure_ascii=False)}}]})
+    if follow_up:
+        slots = {"n": answer.get("numero_ordine", ""), "p": answer.get("prodotto") or rng.choice(PRODUCTS).split(" ", 1)[1], "r": rng.randint(100, 999)}
+        result, reply = RESULTS[name]
+        messages += [{"role": "tool", "tool_call_id": call_id, "content": result.format(**slots)},
+                     {"role": "assistant", "content": reply.format(**slots)}]
+    return {"messages": messages, "tools": TOOLS}, {"function": name, "arguments": answer}
+
+
+def _plan(rng: random.Random, n: int) -> list[str | None]:
+    """Which function each of ``n`` lines calls: the four in turn, one line in eight with no call."""
+    names = [t["function"]["name"] for t in TOOLS]
+    plan = [None if k % 8 == 7 else names[k % 4] for k in range(n)]
+    rng.shuffle(plan)
+    return plan
+
+
+def build(out, write_jsonl) -> None:
+    """Write ``out/funzioni_negozio/{train,test,test_attese}.jsonl`` (``write_jsonl`` from make_datasets)."""
+    rng = random.Random(SEED)
+    train = [_example(rng, name, i, follow_up=i < FOLLOW_UPS and name is not None)[0]
+             for i, name in enumerate(_plan(rng, N_TRAIN))]
+    test = [_example(rng, name, N_TRAIN + i, test=True) for i, name in enumerate(_plan(rng, N_TEST))]
+    folder = out / "funzioni_negozio"
+    write_jsonl(train, folder / "train.jsonl")
+    write_jsonl([line for line, _ in test], folder / "test.jsonl")
+    write_jsonl([expected for _, expected in test], folder / "test_attese.jsonl")
