@@ -374,6 +374,12 @@ def greedy_answers(path, conversations: list[list[dict]], *, max_tokens: int = 6
     model = AutoModelForCausalLM.from_pretrained(**where, dtype=torch.float32).eval()
     if rounded_to is not None:
         round_weights(model, rounded_to)
+    return answers_of(model, tokenizer, conversations, max_tokens=max_tokens)
+
+
+def answers_of(model, tokenizer, conversations: list[list[dict]], *, max_tokens: int = 64) -> list[str]:
+    """Greedy answers of a transformers model, one conversation at a time (no padding)."""
+    import torch
     answers = []
     for messages in conversations:
         text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
