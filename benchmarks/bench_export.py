@@ -120,19 +120,16 @@ def exports(model: str, tmp: str, formats: list[str]) -> dict[str, Path]:
     return files
 
 
-def noise_floor(model: str, files: dict, convs, reference, max_tokens: int) -> None:
+def noise_floor(model: str, convs, reference, max_tokens: int) -> None:
     """The same model perturbed as much as q8_0 perturbs it, another way: weights rounded to bfloat16."""
     import torch
-    src = files.get("hf")
-    if src is None:
-        print("noise floor: skipped (needs the hf export in --formats)")
-        return
-    merged, _ = ex.merged_model(ex.resolve(model))
+    merged, tokenizer = ex.merged_model(ex.resolve(model))
     errors = rounding_error(merged)
     print("relative RMS change of the weight matrices: "
           + ", ".join(f"{k} {v:.2e}" for k, v in errors.items()))
-    show("noise floor: hf, weights in bfloat16", ex.greedy_answers(src, convs, max_tokens=max_tokens,
-                                                                rounded_to=torch.bfloat16), reference)
+    ex.round_weights(merged, torch.bfloat16)
+    show("noise floor: weights in bfloat16", ex.answers_of(merged, tokenizer, convs, max_tokens=max_tokens),
+         reference)
 
 
 def llama_cpp_check(llama_cpp, client, model: str, files: dict, convs, reference, max_tokens: int) -> None:
@@ -169,6 +166,8 @@ def main() -> None:
     parser.add_argument("--llama-cpp-path", default=None)
     parser.add_argument("--formats", default="hf,gguf f16,gguf q8_0",
                         help="comma-separated subset of: hf, gguf f16, gguf q8_0")
+    parser.add_argument("--skip-transformers", action="store_true",
+                        help="do not load the exported files back with transformers (the slowest part)")
     args = parser.parse_args()
 
     from ftlab import llamacpp
@@ -181,9 +180,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="bench-export-") as tmp:
         files = exports(model, tmp, args.formats.split(","))
-        for label, path in files.items():
+        for label, path in ({} if args.skip_transformers else files).items():
             show(f"transformers on {label}", ex.greedy_answers(path, convs, max_tokens=args.max_tokens), reference)
-        noise_floor(model, files, convs, reference, args.max_tokens)
+        noise_floor(model, convs, reference, args.max_tokens)
         llama_cpp, why = find_llama(args.llama_cpp_path)
         if llama_cpp is None:
             print(f"llama.cpp: skipped: {why}")

@@ -365,8 +365,6 @@ def greedy_answers(path, conversations: list[list[dict]], *, max_tokens: int = 6
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from ftlab.sandbox import cpu
-    cpu.share_threads_now()   # the cores other processes leave free: busy threads would wait for each other
     path = Path(path)
     where = {"pretrained_model_name_or_path": str(path.parent), "gguf_file": path.name} if path.is_file() \
         else {"pretrained_model_name_or_path": str(path)}
@@ -380,6 +378,9 @@ def greedy_answers(path, conversations: list[list[dict]], *, max_tokens: int = 6
 def answers_of(model, tokenizer, conversations: list[list[dict]], *, max_tokens: int = 64) -> list[str]:
     """Greedy answers of a transformers model, one conversation at a time (no padding)."""
     import torch
+
+    from ftlab.sandbox import cpu
+    cpu.share_threads_now()   # the cores other processes leave free: busy threads would wait for each other
     answers = []
     for messages in conversations:
         text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
