@@ -10,7 +10,9 @@ file's, plus what the matrices kept in f16 add. Variants:
 - ``q8_0-lsq``: the same 8-bit codes, each block's scale refitted by least squares (less error, same format);
 - ``q8_0+f16:LAYERS``: q8_0 with the matrices of decoder layers LAYERS (e.g. ``20-29``) kept in f16;
 - ``q8_0+f16:embd``: q8_0 with token_embd (also the tied output head) kept in f16;
-- ``bf16``: every matrix rounded to bfloat16 (the noise floor: an error of q8_0's size, another rounding).
+- ``q8_0-shift``: q8_0 with its block grid moved by 16 columns: another 8-bit rounding exactly as
+  coarse as q8_0's (the noise floor: how often an equally good rounding keeps the answers);
+- ``bf16``: every matrix rounded to bfloat16 (a smaller perturbation: ~1/3.6 of q8_0's RMS change).
 
     python benchmarks/bench_q8_0_variants.py [--prompts 50] [--variants q8_0,q8_0-lsq,q8_0+f16:20-29,bf16]
 """
@@ -36,8 +38,11 @@ from ftlab import gguf_export, jobs  # noqa: E402
 Q8 = gguf.GGMLQuantizationType.Q8_0
 
 
-def q8_0(w: np.ndarray, lsq: bool = False) -> np.ndarray:
-    """``w`` as q8_0 stores it (blocks of 32 along rows: int8 codes times an f16 scale), in float32."""
+def q8_0(w: np.ndarray, lsq: bool = False, shift: int = 0) -> np.ndarray:
+    """``w`` as q8_0 stores it (blocks of 32 along rows: int8 codes times an f16 scale), in float32;
+    ``shift``: the block grid moved by that many columns (another q8_0 rounding of the same size)."""
+    if shift:
+        return np.roll(q8_0(np.roll(w, shift, axis=-1), lsq), -shift, axis=-1)
     if not lsq:
         return gguf.quants.dequantize(gguf.quants.quantize(w, Q8), Q8).reshape(w.shape)
     blocks = w.reshape(-1, 32).astype(np.float64)
@@ -72,7 +77,7 @@ def rounded(variant: str, model) -> tuple[int, float]:
             elif kept_in_f16(variant, name):
                 new, extra = w.astype(np.float16).astype(np.float32), extra + w.size * (2 - 34 / 32)
             else:
-                new = q8_0(w, lsq=variant == "q8_0-lsq")
+                new = q8_0(w, lsq=variant == "q8_0-lsq", shift=16 if variant == "q8_0-shift" else 0)
             err, total = err + float(np.sum((new - w) ** 2)), total + float(np.sum(w ** 2))
             p.copy_(torch.from_numpy(new))
     return int(extra), (err / total) ** 0.5
