@@ -9,9 +9,10 @@ after a first line naming the CPU's vector extensions (they decide which kernels
   HF folder and the GGUF files loaded back with transformers: identical answers (goal for q8_0:
   >= 48/50) and, for the others, the median share of the sandbox's answer they repeat before they
   part (``ftlab.export.agreement``);
-- the noise floor: the same agreement for the HF export with its weights rounded to bfloat16, a
-  perturbation as large as q8_0's (the relative RMS change of both roundings is printed): greedy
-  answers of a 135M model flip on near-ties, so this is what 8-bit weights can be expected to reach;
+- the noise floor: the same agreement for the merged model rounded to q8_0 on a block grid moved by
+  16 columns (``roundings.py``), another 8-bit rounding exactly as coarse (the relative RMS changes
+  of bf16, q8_0 and the shifted q8_0 are printed): greedy answers of a 135M model flip on near-ties,
+  so this is what any 8-bit file can be expected to reach;
 - with llama-cpp-python importable (``--llama-cpp-path DIR`` adds DIR to sys.path), its greedy
   agreement on each GGUF (loaded with ``ftlab.llamacpp.open_llama``: on AMX CPUs its repacked
   buffers crash) and its decode speed next to the sandbox's as a ratio measured in the same run,
@@ -33,6 +34,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import ftlab  # noqa: E402
 from ftlab import export as ex  # noqa: E402
@@ -84,24 +86,6 @@ def decode_rate(generate, pid: int | None = None) -> tuple[float, float]:
     return tokens / (time.perf_counter() - start), tokens / max(cpu_seconds(pid) - cpu, 1e-9)
 
 
-def rounding_error(model) -> dict[str, float]:
-    """Relative RMS change of all weight matrices when rounded to q8_0 (as exported) or bfloat16."""
-    import gguf
-    import numpy as np
-    import torch
-    q8, bf, total = 0.0, 0.0, 0.0
-    for p in model.parameters():
-        if p.ndim < 2:
-            continue
-        w = p.detach().float().numpy()
-        kind = gguf.GGMLQuantizationType.Q8_0
-        q = gguf.quants.dequantize(gguf.quants.quantize(w, kind), kind).reshape(w.shape)
-        q8 += float(np.sum((q - w) ** 2))
-        bf += float(torch.sum((p.detach().to(torch.bfloat16).float() - p.detach().float()) ** 2))
-        total += float(np.sum(w ** 2))
-    return {"q8_0": (q8 / total) ** 0.5, "bfloat16": (bf / total) ** 0.5}
-
-
 def show(label: str, answers: list[str], reference: list[str]) -> None:
     print(f"{label:38s}: {ex.agreement(answers, reference)}")
 
@@ -121,14 +105,16 @@ def exports(model: str, tmp: str, formats: list[str]) -> dict[str, Path]:
 
 
 def noise_floor(model: str, convs, reference, max_tokens: int) -> None:
-    """The same model perturbed as much as q8_0 perturbs it, another way: weights rounded to bfloat16."""
-    import torch
-    merged, tokenizer = ex.merged_model(ex.resolve(model))
-    errors = rounding_error(merged)
-    print("relative RMS change of the weight matrices: "
-          + ", ".join(f"{k} {v:.2e}" for k, v in errors.items()))
-    ex.round_weights(merged, torch.bfloat16)
-    show("noise floor: weights in bfloat16", ex.answers_of(merged, tokenizer, convs, max_tokens=max_tokens),
+    """The sandbox's model under another 8-bit rounding exactly as coarse as q8_0 (its block grid
+    moved by 16 columns): how often an equally good rounding keeps the greedy answers."""
+    from roundings import rounded
+    source = ex.resolve(model)
+    changes = {}
+    for variant in ("bf16", "q8_0", "q8_0-shift"):   # the last one stays in `merged`
+        merged, tokenizer = ex.merged_model(source)
+        changes[variant] = rounded(variant, merged)[1]
+    print("relative RMS change of the weight matrices: " + ", ".join(f"{k} {v:.2e}" for k, v in changes.items()))
+    show("noise floor: q8_0 on a shifted grid", ex.answers_of(merged, tokenizer, convs, max_tokens=max_tokens),
          reference)
 
 

@@ -26,62 +26,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import gguf  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
 import bench_export  # noqa: E402
+from roundings import rounded  # noqa: E402
 import ftlab  # noqa: E402
 from ftlab import export as ex  # noqa: E402
 from ftlab import gguf_export, jobs  # noqa: E402
-
-Q8 = gguf.GGMLQuantizationType.Q8_0
-
-
-def q8_0(w: np.ndarray, lsq: bool = False, shift: int = 0) -> np.ndarray:
-    """``w`` as q8_0 stores it (blocks of 32 along rows: int8 codes times an f16 scale), in float32;
-    ``shift``: the block grid moved by that many columns (another q8_0 rounding of the same size)."""
-    if shift:
-        return np.roll(q8_0(np.roll(w, shift, axis=-1), lsq), -shift, axis=-1)
-    if not lsq:
-        return gguf.quants.dequantize(gguf.quants.quantize(w, Q8), Q8).reshape(w.shape)
-    blocks = w.reshape(-1, 32).astype(np.float64)
-    d = np.abs(blocks).max(axis=1, keepdims=True) / 127
-    codes = np.round(np.divide(blocks, d, out=np.zeros_like(blocks), where=d > 0))
-    fit = np.sum(codes * blocks, axis=1, keepdims=True) / np.maximum(np.sum(codes * codes, axis=1, keepdims=True), 1)
-    return (codes * fit.astype(np.float16).astype(np.float64)).astype(np.float32).reshape(w.shape)
-
-
-def kept_in_f16(variant: str, name: str) -> bool:
-    """Does ``variant`` keep the HF tensor ``name`` in f16?"""
-    if "+f16:" not in variant:
-        return False
-    which = variant.split("+f16:")[1]
-    if which == "embd":
-        return name == "model.embed_tokens.weight"
-    low, high = (int(x) for x in which.split("-"))
-    parts = name.split(".")
-    return parts[:2] == ["model", "layers"] and low <= int(parts[2]) <= high
-
-
-def rounded(variant: str, model) -> tuple[int, float]:
-    """Round ``model``'s matrices in place as ``variant`` stores them; ``(extra bytes over q8_0, rel. RMS change)``."""
-    extra, err, total = 0, 0.0, 0.0
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if p.ndim < 2:
-                continue
-            w = p.detach().float().numpy()
-            if variant == "bf16":
-                new = p.to(torch.bfloat16).float().numpy()
-            elif kept_in_f16(variant, name):
-                new, extra = w.astype(np.float16).astype(np.float32), extra + w.size * (2 - 34 / 32)
-            else:
-                new = q8_0(w, lsq=variant == "q8_0-lsq", shift=16 if variant == "q8_0-shift" else 0)
-            err, total = err + float(np.sum((new - w) ** 2)), total + float(np.sum(w ** 2))
-            p.copy_(torch.from_numpy(new))
-    return int(extra), (err / total) ** 0.5
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
