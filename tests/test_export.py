@@ -201,7 +201,7 @@ def test_english_messages_and_the_public_name(home, monkeypatch):
 def llama_cpp():
     return pytest.importorskip(
         "llama_cpp", reason="llama-cpp-python is not installed (it compiles llama.cpp from source: "
-                            "`pip install .[llama]`, see NOTES; benchmarks/bench_export.py reports the same check)")
+                            "`pip install -e .[llama]`, see README; benchmarks/bench_export.py reports the same check)")
 
 
 @pytest.mark.parametrize("quant", ["f16", "q8_0"])
