@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -313,18 +315,68 @@ def _replace(tmp: Path, out: Path) -> None:
 
 # -- answers of an exported model (the round-trip check) ----------------------------------------------
 
-def greedy_answers(path, conversations: list[list[dict]], *, max_tokens: int = 64) -> list[str]:
-    """Greedy answers of an exported model loaded with plain transformers (HF folder or GGUF file)."""
+@dataclass
+class Agreement:
+    """How closely greedy answers follow the reference ones (the sandbox's)."""
+    identical: int
+    total: int
+    prefix_share: float | None   # median, over the non-identical answers, of common prefix / reference
+
+    def __str__(self) -> str:
+        rest = ("" if self.prefix_share is None else
+                f"; the others keep a median {self.prefix_share:.0%} of the reference as common prefix")
+        return f"{self.identical}/{self.total} identical{rest}"
+
+
+def common_prefix(answer: str, reference: str) -> float:
+    """Share of ``reference`` (characters) that ``answer`` repeats from the start (1.0 if both are empty)."""
+    if not reference:
+        return float(not answer)
+    return len(os.path.commonprefix([answer, reference])) / len(reference)
+
+
+def agreement(answers: list[str], reference: list[str]) -> Agreement:
+    """Identical answers, and how far the others go before they part from the reference."""
+    if len(answers) != len(reference):
+        raise ValueError(f"{len(answers)} answers for {len(reference)} references")
+    shares = [common_prefix(a, r) for a, r in zip(answers, reference) if a != r]
+    return Agreement(len(answers) - len(shares), len(answers),
+                     statistics.median(shares) if shares else None)
+
+
+def round_weights(model, dtype) -> None:
+    """Round every weight matrix to ``dtype`` and back in place: a perturbation of q8_0's size whose
+    effect on greedy answers is the noise floor their agreement is judged against."""
+    import torch
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.ndim > 1:
+                p.copy_(p.to(dtype).to(p.dtype))
+
+
+def greedy_answers(path, conversations: list[list[dict]], *, max_tokens: int = 64,
+                   rounded_to=None) -> list[str]:
+    """Greedy answers of an exported model loaded with plain transformers (HF folder or GGUF file);
+    ``rounded_to`` (e.g. ``torch.bfloat16``): its weights rounded first (``round_weights``)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from ftlab.sandbox import cpu
-    cpu.share_threads_now()   # the cores other processes leave free: busy threads would wait for each other
     path = Path(path)
     where = {"pretrained_model_name_or_path": str(path.parent), "gguf_file": path.name} if path.is_file() \
         else {"pretrained_model_name_or_path": str(path)}
     tokenizer = AutoTokenizer.from_pretrained(**where)
     model = AutoModelForCausalLM.from_pretrained(**where, dtype=torch.float32).eval()
+    if rounded_to is not None:
+        round_weights(model, rounded_to)
+    return answers_of(model, tokenizer, conversations, max_tokens=max_tokens)
+
+
+def answers_of(model, tokenizer, conversations: list[list[dict]], *, max_tokens: int = 64) -> list[str]:
+    """Greedy answers of a transformers model, one conversation at a time (no padding)."""
+    import torch
+
+    from ftlab.sandbox import cpu
+    cpu.share_threads_now()   # the cores other processes leave free: busy threads would wait for each other
     answers = []
     for messages in conversations:
         text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)

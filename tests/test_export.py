@@ -197,12 +197,56 @@ def test_english_messages_and_the_public_name(home, monkeypatch):
     assert callable(ftlab.export) and "export" in ftlab.__all__
 
 
-def test_llama_cpp_reads_the_gguf_and_answers_like_the_sandbox(home, sandbox_answers):
-    llama_cpp = pytest.importorskip(
+@pytest.fixture(scope="module")
+def llama_cpp():
+    return pytest.importorskip(
         "llama_cpp", reason="llama-cpp-python is not installed (it compiles llama.cpp from source: "
-                            "`pip install llama-cpp-python`; benchmarks/bench_export.py reports the same check)")
-    out = home["root"] / "f16" if (home["root"] / "f16").exists() else _export(home, "f16", format="gguf")
-    llama = llama_cpp.Llama(model_path=str(out / "model-f16.gguf"), n_ctx=1024, verbose=False)
-    answers = [llama.create_chat_completion(messages=p, temperature=0.0, max_tokens=N_TOKENS)
-               ["choices"][0]["message"]["content"] for p in prompts()]
-    assert sum(a == b for a, b in zip(answers, sandbox_answers)) >= len(answers) - 1
+                            "`pip install -e .[llama]`, see README; benchmarks/bench_export.py reports the same check)")
+
+
+@pytest.mark.parametrize("quant", ["f16", "q8_0"])
+def test_llama_cpp_reads_the_gguf_and_answers_like_the_sandbox(llama_cpp, home, sandbox_answers, quant, capsys):
+    from ftlab import llamacpp
+    out = home["root"] / quant if (home["root"] / quant).exists() else _export(home, quant, format="gguf", quant=quant)
+    llama = llamacpp.open_llama(out / f"model-{quant}.gguf", n_ctx=1024)
+    answers = llamacpp.greedy_answers(llama, prompts(), max_tokens=N_TOKENS)
+    got = ex.agreement(answers, sandbox_answers)
+    with capsys.disabled():
+        print(f"\nllama.cpp {llama_cpp.__version__} on {quant}: {got}")
+    assert got.identical >= len(answers) - 1
+
+
+def test_plain_buffers_are_patched_for_the_load_only(llama_cpp):
+    from ftlab import llamacpp
+    low = llama_cpp.llama_cpp
+    with llamacpp._plain_buffers(llama_cpp):
+        assert low.llama_model_default_params().use_extra_bufts is False
+    assert low.llama_model_default_params().use_extra_bufts is True
+
+
+def test_agreement_counts_identical_answers_and_shared_prefixes():
+    got = ex.agreement(["abcd", "abXX", "zz", ""], ["abcd", "abcd", "abcd", ""])
+    assert (got.identical, got.total, got.prefix_share) == (2, 4, 0.25)   # median of 0.5 and 0.0
+    assert "2/4 identical" in str(got) and "25%" in str(got)
+    same = ex.agreement(["x"], ["x"])
+    assert same.prefix_share is None and str(same) == "1/1 identical"
+    assert ex.common_prefix("abc", "") == 0.0 and ex.common_prefix("", "") == 1.0
+    with pytest.raises(ValueError):
+        ex.agreement(["a"], ["a", "b"])
+
+
+def test_round_weights_rounds_matrices_only():
+    layer = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.LayerNorm(4))
+    with torch.no_grad():
+        layer[0].weight.copy_(torch.full((4, 4), 1 + 2**-12))
+        layer[1].weight.fill_(1 + 2**-12)
+    ex.round_weights(layer, torch.bfloat16)
+    assert torch.all(layer[0].weight == 1.0) and torch.all(layer[1].weight == 1 + 2**-12)
+
+
+def test_instruction_set_and_when_llama_cpp_needs_plain_buffers():
+    from ftlab import llamacpp
+    xeon = {"fpu", "avx2", "avx512f", "avx512_bf16", "amx_tile", "amx_int8", "amx_bf16"}
+    assert llamacpp.instruction_set(xeon) == "avx2 avx512f avx512_bf16 amx_tile amx_int8 amx_bf16"
+    assert llamacpp.instruction_set({"fpu", "sse2"}).startswith("none of avx2/")
+    assert llamacpp.needs_plain_buffers(xeon) and not llamacpp.needs_plain_buffers({"avx2", "avx512f"})
