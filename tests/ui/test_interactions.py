@@ -177,7 +177,7 @@ def test_job_form_starts_a_job_that_the_monitor_follows_to_succeeded(notebook):
 COURSE_MONITOR_CELL = """# a course job (trained by ftlab prepare or chapter 04), as the README shows it
 from ftlab import jobs
 from ftlab.widgets import JobMonitor
-job_corso = jobs.course_job(client, suffix="assistenza-clienti")
+job_corso = jobs.course_job(client, suffix="converti-python")
 monitor_corso = JobMonitor(client, job_corso.id, poll=2)
 monitor_corso.start()
 monitor_corso"""
