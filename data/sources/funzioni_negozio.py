@@ -89,11 +89,13 @@ def _phrasings(options: list, held_out: int, test: bool) -> list:
     return options[-held_out:] if test else options[:-held_out]
 
 
-def _case(rng: random.Random, name: str | None, test: bool) -> tuple[str, dict | str]:
+def _case(rng: random.Random, name: str | None, test: bool, nth: int = 0) -> tuple[str, dict | str]:
     """One request and what answers it: the call's arguments, or the reply text (name None).
-    Test requests use phrasings never seen in training (new numbers and products too)."""
-    if name is None:
-        return rng.choice(_phrasings(NO_CALL, 2, test))
+    Test requests use phrasings never seen in training (new numbers and products too); ``nth``:
+    the line's rank among the no-call lines."""
+    if name is None:   # in turn, not drawn: no line repeats another
+        options = _phrasings(NO_CALL, 2, test)
+        return options[nth % len(options)]
     n, p = f"BD-{rng.randint(10000, 99999)}", rng.choice(PRODUCTS)
     template = rng.choice(_phrasings(REQUESTS[name], HELD_OUT, test))
     if name == "avvia_reso":
@@ -104,9 +106,9 @@ def _case(rng: random.Random, name: str | None, test: bool) -> tuple[str, dict |
 
 
 def _example(rng: random.Random, name: str | None, i: int, test: bool = False,
-             follow_up: bool = False) -> tuple[dict, dict]:
+             follow_up: bool = False, nth: int = 0) -> tuple[dict, dict]:
     """A training/test line and its expectation {"function", "arguments"}."""
-    request, answer = _case(rng, name, test)
+    request, answer = _case(rng, name, test, nth)
     messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": request}]
     if name is None:
         messages.append({"role": "assistant", "content": answer})
@@ -124,19 +126,24 @@ def _example(rng: random.Random, name: str | None, i: int, test: bool = False,
 
 
 def _plan(rng: random.Random, n: int) -> list[str | None]:
-    """Which function each of ``n`` lines calls: the four in turn, one line in eight with no call."""
+    """Which function each of ``n`` lines calls: the four equally often, one line in eight with no call."""
     names = [t["function"]["name"] for t in TOOLS]
-    plan = [None if k % 8 == 7 else names[k % 4] for k in range(n)]
+    plan = [names[k % len(names)] for k in range(n - n // 8)] + [None] * (n // 8)
     rng.shuffle(plan)
     return plan
+
+
+def _lines(rng: random.Random, n: int, start: int, test: bool) -> list[tuple[dict, dict]]:
+    plan = _plan(rng, n)
+    return [_example(rng, name, start + i, test=test, follow_up=not test and i < FOLLOW_UPS and name is not None,
+                     nth=plan[:i].count(None)) for i, name in enumerate(plan)]
 
 
 def build(out, write_jsonl) -> None:
     """Write ``out/funzioni_negozio/{train,test,test_attese}.jsonl`` (``write_jsonl`` from make_datasets)."""
     rng = random.Random(SEED)
-    train = [_example(rng, name, i, follow_up=i < FOLLOW_UPS and name is not None)[0]
-             for i, name in enumerate(_plan(rng, N_TRAIN))]
-    test = [_example(rng, name, N_TRAIN + i, test=True) for i, name in enumerate(_plan(rng, N_TEST))]
+    train = [line for line, _ in _lines(rng, N_TRAIN, 0, test=False)]
+    test = _lines(rng, N_TEST, N_TRAIN, test=True)
     folder = out / "funzioni_negozio"
     write_jsonl(train, folder / "train.jsonl")
     write_jsonl([line for line, _ in test], folder / "test.jsonl")
