@@ -512,7 +512,7 @@ COURSE_RUNS: dict[str, CourseRun] = {
     "converti-python": CourseRun(data="converti_python"),
     "assistenza-clienti": CourseRun(data="assistenza_clienti",
                                     hyperparameters={"n_epochs": 1, "batch_size": 4,
-                                                     "learning_rate_multiplier": 4}),
+                                                     "learning_rate_multiplier": 10}),
 }
 
 
