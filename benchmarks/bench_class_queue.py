@@ -118,6 +118,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--workers", type=int, default=None)
     args = ap.parse_args()
+    from ftlab.sandbox.cpu import describe
+    print(describe(), flush=True)   # which machine every figure below holds for
     run(args.students, args.examples, args.epochs, args.workers)
 
 

@@ -76,6 +76,8 @@ def main() -> None:
     parser.add_argument("--ft-code", help="an existing fine-tuned model id (default: course_model)")
     parser.add_argument("--n", type=int, help="only the first N test examples")
     args = parser.parse_args()
+    from ftlab.sandbox.cpu import describe
+    print(describe(), flush=True)   # which machine every figure below holds for
     pd.set_option("display.width", 200)
     pd.set_option("display.max_columns", 20)
     client = ftlab.connect(quiet=True)

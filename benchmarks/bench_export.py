@@ -156,8 +156,8 @@ def main() -> None:
                         help="do not load the exported files back with transformers (the slowest part)")
     args = parser.parse_args()
 
-    from ftlab import llamacpp
-    print(f"CPU: {llamacpp.instruction_set()}; {os.cpu_count()} cores")
+    from ftlab.sandbox.cpu import describe
+    print(describe(), flush=True)   # which machine every figure below holds for
     client = ftlab.connect()
     model = args.model or jobs.course_model(client)
     convs = conversations(args.prompts)

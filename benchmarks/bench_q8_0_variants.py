@@ -39,6 +39,8 @@ def main() -> None:
     parser.add_argument("--model", default=None)
     parser.add_argument("--variants", default="q8_0,q8_0-lsq,q8_0+f16:20-29,q8_0+f16:0-9,bf16")
     args = parser.parse_args()
+    from ftlab.sandbox.cpu import describe
+    print(describe(), flush=True)   # which machine every figure below holds for
     client = ftlab.connect()
     model = args.model or jobs.course_model(client)
     convs = bench_export.conversations(args.prompts)

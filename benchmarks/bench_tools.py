@@ -47,6 +47,8 @@ def server_cpu(data_dir: Path) -> float:
 
 
 def main() -> None:
+    from ftlab.sandbox.cpu import describe
+    print(describe(), flush=True)   # which machine every figure below holds for
     lines, expected = read_jsonl(DATA / "test.jsonl"), read_jsonl(DATA / "test_attese.jsonl")
     with tempfile.TemporaryDirectory() as tmp, sandbox(Path(tmp)) as client:
         with open(DATA / "train.jsonl", "rb") as f:

@@ -116,6 +116,8 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--no-chat", action="store_true")
     args = ap.parse_args()
+    from ftlab.sandbox.cpu import describe
+    print(describe(), flush=True)   # which machine every figure below holds for
     return run(args.students, args.rounds, not args.no_chat)
 
 
