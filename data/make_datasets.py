@@ -127,6 +127,15 @@ def assign_customers(rng: random.Random) -> list[tuple[str, str, str, tuple]]:
     return items
 
 
+def service_example(system: str, user: str, category: str, first_name: str, reply: str,
+                    signature: str) -> dict:
+    """One customer-service example in the house format: category line, greeting, reply, signature."""
+    answer = f"Categoria: {category}\n\nGentile {first_name}, {reply}\n\n{signature}"
+    return {"messages": [{"role": "system", "content": system},
+                         {"role": "user", "content": user},
+                         {"role": "assistant", "content": answer}]}
+
+
 def build_assistenza_clienti(out: Path) -> None:
     """data/assistenza_clienti.jsonl and its metadata file, line by line."""
     rng = random.Random(SEED)
@@ -134,13 +143,8 @@ def build_assistenza_clienti(out: Path) -> None:
     for i, (category, request, reply, person) in enumerate(assign_customers(rng)):
         order = f"n. {rng.randint(10000, 99999)}"
         user = customer_message(rng, person, request.format(ordine=order))
-        answer = (f"Categoria: {category}\n\nGentile {person[0]}, {reply.format(ordine=order)}"
-                  f"\n\n{assistenza_clienti.SIGNATURE}")
-        examples.append({"messages": [
-            {"role": "system", "content": assistenza_clienti.SYSTEM},
-            {"role": "user", "content": user},
-            {"role": "assistant", "content": answer},
-        ]})
+        examples.append(service_example(assistenza_clienti.SYSTEM, user, category, person[0],
+                                        reply.format(ordine=order), assistenza_clienti.SIGNATURE))
         meta.append({"line": i + 1, "category": category,
                      "customer_name": f"{person[0]} {person[1]}", "gender": person[2],
                      "origin": person[3], "origin_detail": person[4]})
@@ -208,13 +212,8 @@ def build_ft_split(label: str, scenarios: list, queues: dict, used: Counter, rng
         opening = rng.choice(assistenza_clienti.FT_OPENINGS).format(first=first, full=f"{first} {last}")
         body = typo(request.format(ordine=order), rng, rng.randrange(4))
         user = " ".join(p for p in (opening, body, rng.choice(assistenza_clienti.FT_DETAILS)) if p)
-        answer = (f"Categoria: {category}\n\nGentile {first}, {reply.format(ordine=order)}"
-                  f"\n\n{assistenza_clienti.FT_SIGNATURE}")
-        examples.append({"messages": [
-            {"role": "system", "content": assistenza_clienti.FT_SYSTEM},
-            {"role": "user", "content": user},
-            {"role": "assistant", "content": answer},
-        ]})
+        examples.append(service_example(assistenza_clienti.FT_SYSTEM, user, category, first,
+                                        reply.format(ordine=order), assistenza_clienti.FT_SIGNATURE))
         meta.append({"line": i + 1, "category": category, "first_name": first,
                      "customer_name": f"{first} {last}", "gender": person[2],
                      "origin": person[3], "origin_detail": person[4], "request": request})
