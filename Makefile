@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.ftlab-installed
 # e.g. TORCH_SPEC="torch --index-url <your CPU wheel index>" elsewhere.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: lab prepare test install test-unit test-sdk-matrix test-notebooks test-ui bench
+.PHONY: lab prepare test install install-llama test-unit test-sdk-matrix test-notebooks test-ui bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,19 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# llama.cpp itself (the `llama` extra), so the tests check an exported GGUF with it. It compiles
+# from source (PyPI has no CPU wheel): ~3.5 min on 2 idle cores (358 CPU-s), needs a C++ compiler.
+# Only `make test` builds it; `make lab` does not (chapter 09 skips that cell without it).
+# LLAVA_BUILD=OFF: the multimodal helper library is not needed and is a third of the build.
+LLAMA_STAMP := $(VENV)/.ftlab-llama-installed
+$(LLAMA_STAMP): pyproject.toml | $(STAMP)
+	CMAKE_ARGS="-DLLAVA_BUILD=OFF $$CMAKE_ARGS" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
+	  $(BIN)/python -m pip install -q -e ".[test,llama]"
+	$(BIN)/python -c "import llama_cpp; print('llama-cpp-python', llama_cpp.__version__)"
+	touch $(LLAMA_STAMP)
+
+install-llama: $(LLAMA_STAMP)
 
 # JupyterLab refuses to run as root unless told; containers and course VMs often are root.
 LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
@@ -33,9 +46,9 @@ prepare: install
 	$(BIN)/ftlab prepare
 
 # Everything: unit, sandbox (two SDK versions), notebooks under nbval, and the browser tests.
-test: install test-unit test-sdk-matrix test-notebooks test-ui
+test: install install-llama test-unit test-sdk-matrix test-notebooks test-ui
 
-test-unit: install
+test-unit: install install-llama
 	$(BIN)/python -m pytest tests --ignore=tests/ui
 
 # The sandbox's API tests again with the oldest supported openai SDK (the venv has the newest);

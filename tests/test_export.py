@@ -216,6 +216,38 @@ def test_llama_cpp_reads_the_gguf_and_answers_like_the_sandbox(llama_cpp, home, 
     assert got.identical >= len(answers) - 1
 
 
+def test_llama_cpp_server_serves_the_gguf_to_the_openai_sdk(llama_cpp, home):
+    """The exported file behind llama.cpp's own OpenAI-compatible server: the SDK code of the course
+    runs unchanged, greedy answers are llama.cpp's own (no hidden repeat penalty), it wants its key."""
+    import openai
+
+    from ftlab import llamacpp
+    out = home["root"] / "q8_0" if (home["root"] / "q8_0").exists() else _export(home, "q8_0", format="gguf", quant="q8_0")
+    direct = llamacpp.greedy_answers(llamacpp.open_llama(out / "model-q8_0.gguf", n_ctx=1024), prompts(),
+                                     max_tokens=N_TOKENS)
+    with llamacpp.server(out / "model-q8_0.gguf", alias="mio-modello") as client:
+        assert [m.id for m in client.models.list()] == ["mio-modello"]
+        answers = [client.chat.completions.create(model="mio-modello", messages=m, temperature=0,
+                                                  max_tokens=N_TOKENS).choices[0].message.content
+                   for m in prompts()]
+        assert answers == direct
+        stream = client.chat.completions.create(model="mio-modello", messages=prompts(1)[0], temperature=0,
+                                                max_tokens=N_TOKENS, stream=True)
+        assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == answers[0]
+        stranger = openai.OpenAI(base_url=str(client.base_url), api_key="wrong", max_retries=0)
+        with pytest.raises(openai.AuthenticationError):
+            stranger.models.list()
+
+
+def test_llama_cpp_server_that_cannot_start_says_why(llama_cpp, tmp_path):
+    from ftlab import llamacpp
+    bad = tmp_path / "not-a-model.gguf"
+    bad.write_bytes(b"GGUF but not really")
+    with pytest.raises(RuntimeError, match="exited"):
+        with llamacpp.server(bad, alias="x"):
+            pass
+
+
 def test_plain_buffers_are_patched_for_the_load_only(llama_cpp):
     from ftlab import llamacpp
     low = llama_cpp.llama_cpp

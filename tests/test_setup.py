@@ -64,6 +64,16 @@ def test_the_readme_commands_plan_what_they_promise(tmp_path):
         assert step in plan.stdout, step
 
 
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_only_make_test_compiles_llama_cpp(tmp_path):
+    """The tests check exported GGUFs with llama.cpp; opening the course must not wait for its build."""
+    def plan(target):
+        return subprocess.run(["make", "-n", "-C", str(ROOT), f"VENV={tmp_path / 'venv'}", target],
+                              capture_output=True, text=True, timeout=60).stdout
+    assert '-e ".[test,llama]"' in plan("test") and "-DLLAVA_BUILD=OFF" in plan("test")
+    assert "llama" not in plan("lab")
+
+
 def test_importing_ftlab_has_no_side_effects_and_loads_submodules_on_use():
     script = """
 import os, sys
