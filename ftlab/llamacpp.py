@@ -23,18 +23,6 @@ import sys
 import time
 from pathlib import Path
 
-# the features that decide which of llama.cpp's (and torch's) CPU kernels run, in this order
-FEATURES = ("avx2", "avx512f", "avx512_bf16", "amx_tile", "amx_int8", "amx_bf16")
-
-
-def instruction_set(flags: set[str] | None = None) -> str:
-    """The CPU's vector extensions among ``FEATURES``, e.g. ``"avx2 avx512f amx_int8"``."""
-    if flags is None:
-        from ftlab.sandbox.cpu import cpu_flags
-        flags = cpu_flags()
-    return " ".join(f for f in FEATURES if f in flags) or "none of " + "/".join(FEATURES)
-
-
 def needs_plain_buffers(flags: set[str] | None = None) -> bool:
     """True on CPUs with AMX, where llama.cpp's repacked weight buffers crash (see the module doc)."""
     if flags is None:
