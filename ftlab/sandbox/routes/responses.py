@@ -1,5 +1,5 @@
-"""``/v1/responses``: the Responses API for text on the stand-in or a fine-tuned adapter, streamed or
-not; ``store`` keeps the conversation so ``previous_response_id`` can continue it."""
+"""``/v1/responses``: the Responses API on the stand-in or a fine-tuned adapter, streamed or not, with
+function tools; ``store`` keeps the conversation so ``previous_response_id`` can continue it."""
 from __future__ import annotations
 
 import json
@@ -30,7 +30,12 @@ def history_of(store: Store, previous: str | None) -> list[dict]:
 
 def remember(store: Store, body: ResponseRequest, history: list[dict], response: dict, text: str) -> None:
     if body.store:
-        store.add_response(response, history + body.input + [{"role": "assistant", "content": text}])
+        store.add_response(response, history + body.input + [shapes.assistant_turn(text, response["output"])])
+
+
+def output_items(msg_id: str, text: str, calls, status: str) -> list[dict]:
+    """The reply as output items: its function calls, or one assistant message."""
+    return shapes.function_call_items(calls) if calls else [shapes.output_message(msg_id, text, status)]
 
 
 @router.post("")
@@ -46,7 +51,7 @@ async def create_response(body: ResponseRequest, store: Store = Depends(get_stor
     resp_id, msg_id = shapes.new_ids()
     status = "incomplete" if choice.finish_reason == "length" else "completed"
     response = shapes.response_object(body, resp_id, shapes.now(), status=status,
-                                      output=[shapes.output_message(msg_id, choice.text, status)],
+                                      output=output_items(msg_id, choice.text, choice.tool_calls, status),
                                       usage_=shapes.usage(result.prompt_tokens, choice.completion_tokens),
                                       finish_reason=choice.finish_reason)
     remember(store, body, history, response, choice.text)
@@ -70,7 +75,8 @@ def delete_response(response_id: str, store: Store = Depends(get_store)):
 
 def _sse(store: Store, engine, body: ResponseRequest, adapter, history: list[dict], settings: dict):
     """OpenAI's Responses stream: created, in_progress, output item and content part added, text
-    deltas, their done events, then completed (or incomplete); each ``event:`` names its type."""
+    deltas, their done events, then completed (or incomplete); each ``event:`` names its type.
+    With tools the reply is sent once it is known to be text or calls (see ``_sse_tools``)."""
     resp_id, msg_id = shapes.new_ids()
     created, seq = shapes.now(), iter(range(1 << 30))
 
@@ -84,6 +90,9 @@ def _sse(store: Store, engine, body: ResponseRequest, adapter, history: list[dic
     at = {"output_index": 0, "item_id": msg_id, "content_index": 0}
     yield event("response.created", response=snapshot("in_progress"))
     yield event("response.in_progress", response=snapshot("in_progress"))
+    if settings.get("tools") is not None:
+        yield from _sse_tools(store, engine, body, adapter, history, settings, event, snapshot, msg_id)
+        return
     yield event("response.output_item.added", output_index=0, item=shapes.output_message(msg_id, None, "in_progress"))
     yield event("response.content_part.added", **at, part=shapes.output_text(""))
     stream = engine.get().stream_detached(adapter_dir=adapter, **settings)
@@ -98,4 +107,32 @@ def _sse(store: Store, engine, body: ResponseRequest, adapter, history: list[dic
     final = snapshot(status, [message], usage_=shapes.usage(r.prompt_tokens, r.completion_tokens),
                      finish_reason=r.finish_reason)
     remember(store, body, history, final, r.text)
+    yield event(f"response.{status}", response=final)
+
+
+def _sse_tools(store, engine, body, adapter, history, settings, event, snapshot, msg_id):
+    """The rest of a stream whose request has tools: the reply is generated first (a call cannot be
+    told from text by its first tokens), then sent as OpenAI streams it: each call as an output item
+    with its arguments in ``function_call_arguments`` delta/done events, or the text as one delta."""
+    r = engine.get().chat(adapter_dir=adapter, n=1, **settings)
+    choice = r.choices[0]
+    status = "incomplete" if choice.finish_reason == "length" else "completed"
+    output = output_items(msg_id, choice.text, choice.tool_calls, status)
+    for index, item in enumerate(output):
+        if item["type"] == "function_call":
+            yield event("response.output_item.added", output_index=index, item={**item, "arguments": "", "status": "in_progress"})
+            at = {"output_index": index, "item_id": item["id"]}
+            yield event("response.function_call_arguments.delta", **at, delta=item["arguments"])
+            yield event("response.function_call_arguments.done", **at, name=item["name"], arguments=item["arguments"])
+        else:
+            at = {"output_index": index, "item_id": msg_id, "content_index": 0}
+            yield event("response.output_item.added", output_index=index, item=shapes.output_message(msg_id, None, "in_progress"))
+            yield event("response.content_part.added", **at, part=shapes.output_text(""))
+            yield event("response.output_text.delta", **at, delta=choice.text, logprobs=[])
+            yield event("response.output_text.done", **at, text=choice.text, logprobs=[])
+            yield event("response.content_part.done", **at, part=shapes.output_text(choice.text))
+        yield event("response.output_item.done", output_index=index, item=item)
+    final = snapshot(status, output, usage_=shapes.usage(r.prompt_tokens, choice.completion_tokens),
+                     finish_reason=choice.finish_reason)
+    remember(store, body, history, final, choice.text)
     yield event(f"response.{status}", response=final)
