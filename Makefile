@@ -46,7 +46,11 @@ prepare: install
 	$(BIN)/ftlab prepare
 
 # Everything: unit, sandbox (two SDK versions), notebooks under nbval, and the browser tests.
-test: install install-llama test-unit test-sdk-matrix test-notebooks test-ui
+# The notebooks and the browser share one fresh sandbox home (FTLAB_TEST_HOME): the browser then
+# finds the course models nbval trained, instead of training them all a second time.
+test: install install-llama test-unit test-sdk-matrix
+	home=$$(mktemp -d) && $(MAKE) --no-print-directory test-notebooks test-ui FTLAB_TEST_HOME=$$home; rc=$$?; \
+	  rm -rf $$home; exit $$rc
 
 test-unit: install install-llama
 	$(BIN)/python -m pytest tests --ignore=tests/ui
@@ -64,12 +68,14 @@ test-sdk-matrix: install
 	  tests/test_sandbox_names.py tests/test_sandbox_objects.py tests/test_sandbox_responses.py \
 	  tests/test_sandbox_constrained.py tests/test_sandbox_types.py tests/test_sandbox_tools.py
 
-# Every notebook runs top to bottom in a fresh sandbox home; outputs of `# NBVAL_CHECK_OUTPUT`
-# cells are compared with the committed ones (ids and timestamps masked by the sanitize file).
+# Every notebook runs top to bottom in a fresh sandbox home (or FTLAB_TEST_HOME, see `test`);
+# outputs of `# NBVAL_CHECK_OUTPUT` cells are compared with the committed ones (ids and timestamps
+# masked by the sanitize file).
 test-notebooks: install
-	home=$$(mktemp -d) && FTLAB_HOME=$$home $(BIN)/python -m pytest --nbval-lax notebooks \
+	home=$${FTLAB_TEST_HOME:-$$(mktemp -d)} && FTLAB_HOME=$$home $(BIN)/python -m pytest --nbval-lax notebooks \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider --durations=15; rc=$$?; \
-	  FTLAB_HOME=$$home $(BIN)/python -m ftlab.sandbox.control stop >/dev/null 2>&1; rm -rf $$home; exit $$rc
+	  FTLAB_HOME=$$home $(BIN)/python -m ftlab.sandbox.control stop >/dev/null 2>&1; \
+	  test -n "$$FTLAB_TEST_HOME" || rm -rf $$home; exit $$rc
 
 # The notebooks and their forms in a real JupyterLab driven by headless Chromium (tests/ui).
 # Needs Debian's chromium (no browser download); screenshots go to tests/ui/screenshots-run/.

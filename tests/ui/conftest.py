@@ -6,7 +6,8 @@ whole course takes many minutes and needs Chromium.
 
 - ``lab`` (session): JupyterLab on a free port with a token, root dir = a temp copy of
   ``notebooks/`` with outputs cleared, its own Jupyter config/runtime dirs and settings
-  (no news pop-up, no windowed notebook so every cell is in the page), and a temp ``FTLAB_HOME``.
+  (no news pop-up, no windowed notebook so every cell is in the page), and a temp ``FTLAB_HOME``
+  (or ``$FTLAB_TEST_HOME``, the one `make test` shares with the nbval run).
   Afterwards it stops JupyterLab and the sandbox server the kernels may have started.
 - ``browser`` (session): Debian's ``/usr/bin/chromium`` driven by Playwright (no browser download).
 - ``notebook`` (function): opens a notebook in a fresh browser page: ``nb = notebook("01_...")``,
@@ -78,7 +79,10 @@ class Lab:
     def __init__(self, base: Path):
         self.base = base
         self.root = base / "root"
-        self.home = base / "ftlab-home"
+        # FTLAB_TEST_HOME: the sandbox home the notebooks' nbval run used (`make test` shares it), so
+        # the browser finds the course models trained and the evaluations answered; else a new one.
+        shared = os.environ.get("FTLAB_TEST_HOME")
+        self.home = Path(shared) if shared else base / "ftlab-home"
         self.token = uuid.uuid4().hex
         self.port = _free_port()
         self.log = base / "jupyterlab.log"
@@ -103,7 +107,7 @@ class Lab:
         (self.root / "notebooks").mkdir(parents=True)
         for source in sorted(paths.NOTEBOOKS_DIR.glob("*.ipynb")):
             clear_outputs(source, self.root / "notebooks" / source.name)
-        self.home.mkdir()
+        self.home.mkdir(exist_ok=True)
         settings = self.base / "jupyter-config" / "lab" / "user-settings"
         for plugin, values in SETTINGS.items():
             file = settings / f"{plugin}.jupyterlab-settings"
