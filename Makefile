@@ -52,8 +52,14 @@ test: install install-llama test-unit test-sdk-matrix
 	home=$$(mktemp -d) && $(MAKE) --no-print-directory test-notebooks test-ui FTLAB_TEST_HOME=$$home; rc=$$?; \
 	  rm -rf $$home; exit $$rc
 
+# Two pytest workers (pytest-xdist; a test file stays on one worker, with its fixtures): many
+# tests wait on a server, a subprocess or a browser-free widget, so two share the cores well
+# (measured: 506 s instead of 760 s on 2 cores). TEST_WORKERS=0 runs them in this process.
+TEST_WORKERS ?= 2
+XDIST := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+
 test-unit: install install-llama
-	$(BIN)/python -m pytest tests --ignore=tests/ui
+	$(BIN)/python -m pytest tests --ignore=tests/ui $(XDIST)
 
 # The sandbox's API tests again with the oldest supported openai SDK (the venv has the newest);
 # it goes into .sdk/ and shadows the venv's copy through PYTHONPATH. Training tests run once, above.
@@ -63,7 +69,7 @@ test-sdk-matrix: install
 	test -f $(SDK_DIR)/openai/__init__.py || $(BIN)/python -m pip install -q --target $(SDK_DIR) \
 	  --no-deps "openai==$(SDK_OLD)" "distro>=1.7,<2"
 	PYTHONPATH=$(SDK_DIR) $(BIN)/python -c "import openai; assert openai.__version__ == '$(SDK_OLD)', openai.__version__"
-	PYTHONPATH=$(SDK_DIR) $(BIN)/python -m pytest -p no:cacheprovider -m "not training" \
+	PYTHONPATH=$(SDK_DIR) $(BIN)/python -m pytest -p no:cacheprovider -m "not training" $(XDIST) \
 	  tests/test_sandbox_api.py tests/test_sandbox_chat.py tests/test_sandbox_jobs.py tests/test_backend.py \
 	  tests/test_sandbox_names.py tests/test_sandbox_objects.py tests/test_sandbox_responses.py \
 	  tests/test_sandbox_constrained.py tests/test_sandbox_types.py tests/test_sandbox_tools.py

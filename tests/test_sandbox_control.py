@@ -1,10 +1,12 @@
 """Starting and stopping the sandbox server: CLI, one server per data dir, concurrency."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import openai
 
@@ -60,3 +62,18 @@ def test_concurrent_requests_are_safe(tmp_path):
         assert all(j.status == "cancelled" for j in jobs.values())
         for f, _ in made[:3]:
             assert client.files.content(f).read().startswith(b'{"i": ')
+
+
+def test_an_exited_unreaped_server_counts_as_stopped():
+    """``stop`` from another process cannot reap the server: a zombie must not look alive."""
+    assert control._pid_alive(os.getpid())
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.time() + 60
+    while Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] != "Z":
+        assert time.time() < deadline, "the child did not exit"
+        time.sleep(0.05)
+    try:
+        assert not control._pid_alive(child.pid)
+    finally:
+        child.wait()
+    assert not control._pid_alive(child.pid)

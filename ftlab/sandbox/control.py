@@ -50,13 +50,20 @@ def token(path=None) -> str:
 
 
 def _pid_alive(pid: int) -> bool:
+    """Is ``pid`` a running process? A zombie (exited, not yet reaped by its parent) is not:
+    ``stop`` run from another process than the server's parent would otherwise wait its whole
+    timeout for a server that has already exited."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True   # no /proc (not Linux): trust the signal
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
 def _healthy(info: dict, tok: str) -> bool:
