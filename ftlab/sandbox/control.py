@@ -53,17 +53,14 @@ def _pid_alive(pid: int) -> bool:
     """Is ``pid`` a running process? A zombie (exited, not yet reaped by its parent) is not:
     ``stop`` run from another process than the server's parent would otherwise wait its whole
     timeout for a server that has already exited."""
+    import psutil   # here: the CLI's other commands do not need it
+
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
+    except psutil.AccessDenied:
         return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True   # no /proc (not Linux): trust the signal
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
 def _healthy(info: dict, tok: str) -> bool:
