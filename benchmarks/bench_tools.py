@@ -1,16 +1,18 @@
 """Benchmark: function calling before and after a fine-tune (the figures of notebook 10).
 
-On a fresh sandbox, through the official SDK: trains data/funzioni_negozio/train.jsonl (2 epochs, as
-notebook 10), then asks base and fine-tuned model every line of test.jsonl (phrasings never
+On a fresh sandbox, through the official SDK: trains data/funzioni_negozio/train.jsonl (as
+notebook 10: ``jobs.COURSE_RUNS["funzioni-negozio"]``'s hyperparameters and seed; ``--epochs N``
+and ``--lr-multiplier X`` to try others), then asks base and fine-tuned model every line of test.jsonl (phrasings never
 trained on) with ``tool_choice="auto"`` (the model must write the call itself) and ``"required"``
 (decoding constrained to a valid call: only the choice of function and arguments is the model's).
 Prints the rates of right function / right arguments with 95% intervals, the paired difference,
 the training's wall time and the sandbox's CPU seconds (the machine may be shared).
 
-    python benchmarks/bench_tools.py
+    python benchmarks/bench_tools.py [--epochs N] [--lr-multiplier X]
 """
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import tempfile
@@ -23,14 +25,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from ftlab import function_calling  # noqa: E402
+from ftlab import function_calling, jobs  # noqa: E402
 from ftlab.datasets import read_jsonl  # noqa: E402
 from ftlab.sandbox import control  # noqa: E402
 from sandbox_helpers import sandbox, wait_for  # noqa: E402
 
 DATA = ROOT / "data" / "funzioni_negozio"
 BASE = "gpt-4.1-nano-2025-04-14"
-EPOCHS = 2
+RUN = jobs.COURSE_RUNS["funzioni-negozio"]
 
 
 def server_cpu(data_dir: Path) -> float:
@@ -47,6 +49,11 @@ def server_cpu(data_dir: Path) -> float:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=RUN.hyperparameters["n_epochs"])
+    parser.add_argument("--lr-multiplier", type=float, default=RUN.hyperparameters["learning_rate_multiplier"])
+    args = parser.parse_args()
+    hyperparameters = {"n_epochs": args.epochs, "learning_rate_multiplier": args.lr_multiplier}
     from ftlab.sandbox.cpu import describe
     print(describe(), flush=True)   # which machine every figure below holds for
     lines, expected = read_jsonl(DATA / "test.jsonl"), read_jsonl(DATA / "test_attese.jsonl")
@@ -54,10 +61,11 @@ def main() -> None:
         with open(DATA / "train.jsonl", "rb") as f:
             file = client.files.create(file=f, purpose="fine-tune")
         cpu0, start = server_cpu(Path(tmp)), time.perf_counter()
-        job = client.fine_tuning.jobs.create(model=BASE, training_file=file.id, suffix="funzioni",
-                                             hyperparameters={"n_epochs": EPOCHS})
+        job = client.fine_tuning.jobs.create(model=BASE, training_file=file.id, suffix="funzioni-negozio",
+                                             seed=RUN.seed, hyperparameters=hyperparameters)
         job = wait_for(client, job.id, {"succeeded", "failed", "cancelled"}, timeout=1800)
         print(f"training: {job.status}, {job.trained_tokens} tokens, {job.hyperparameters.n_epochs} epochs, "
+              f"LR x{job.hyperparameters.learning_rate_multiplier}, "
               f"{time.perf_counter() - start:.0f} s wall, {server_cpu(Path(tmp)) - cpu0:.0f} CPU-s "
               f"(load {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
         models = {"base": BASE, "fine-tuned": job.fine_tuned_model}

