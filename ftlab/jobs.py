@@ -522,6 +522,7 @@ COURSE_RUNS: dict[str, CourseRun] = {
     # 1.00; LoRA on every layer instead of the upper half (x4) 0.57. More steps or a higher LR fit
     # the training requests, the test ones stay near 0.65: the limit is how far 285 examples of
     # other scenarios generalise, not under-training. Next: more scenarios per category.
+    # Reproduce: python benchmarks/bench_service_limits.py --lr-multiplier 12 (or --epochs 3, ...).
     "assistenza-clienti": CourseRun(data="assistenza_clienti",
                                     hyperparameters={"n_epochs": 1, "batch_size": 1,
                                                      "learning_rate_multiplier": 4}),
