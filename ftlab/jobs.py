@@ -518,10 +518,10 @@ COURSE_RUNS: dict[str, CourseRun] = {
     # epochs of batch 4 in less time (-34 % on AVX2 in float32, -21 % with bfloat16 on AMX: 318
     # vs 402 s); a CI run trains this model and its skewed copy.
     # Why not 0.85 (2026-12-07, in-process runs, greedy first line, 60 test / 60 training requests):
-    # batch 1, 1 epoch: LR x4 0.52 / 0.63 (above), x12 0.63 / 0.77, x24 0.65 / 0.87; 3 epochs at x4 0.65 /
-    # 1.00; LoRA on every layer instead of the upper half (x4) 0.57. More steps or a higher LR fit
-    # the training requests, the test ones stay near 0.65: the limit is how far 285 examples of
-    # other scenarios generalise, not under-training. Next: more scenarios per category.
+    # batch 1, 1 epoch: LR x4 0.52 / 0.63 (above), x12 0.63 / 0.77, x24 0.65 / 0.87; 3 epochs at
+    # x4 0.65 / 1.00; LoRA on every layer instead of the upper half (x4) 0.57. More steps or a
+    # higher LR fit the training requests, the test ones stay near 0.65: the limit is how far 285
+    # examples of other scenarios generalise, not under-training. Next: more scenarios per category.
     # Reproduce: python benchmarks/bench_service_limits.py --lr-multiplier 12 (or --epochs 3, ...).
     "assistenza-clienti": CourseRun(data="assistenza_clienti",
                                     hyperparameters={"n_epochs": 1, "batch_size": 1,
