@@ -2,8 +2,8 @@
 
 On a fresh sandbox, through the official SDK: trains data/funzioni_negozio/train.jsonl (as
 notebook 10: ``jobs.COURSE_RUNS["funzioni-negozio"]``'s hyperparameters and seed; ``--epochs N``
-and ``--lr-multiplier X`` to try others), then asks base and fine-tuned model every line of test.jsonl (phrasings never
-trained on) with ``tool_choice="auto"`` (the model must write the call itself) and ``"required"``
+and ``--lr-multiplier X`` to try others), then asks base and fine-tuned model every line of
+test.jsonl (phrasings never trained on) with ``tool_choice="auto"`` (the model must write the call itself) and ``"required"``
 (decoding constrained to a valid call: only the choice of function and arguments is the model's).
 Prints the rates of right function / right arguments with 95% intervals, the paired difference,
 the training's wall time and the sandbox's CPU seconds (the machine may be shared).
