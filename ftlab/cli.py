@@ -357,6 +357,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", default=None)
     p.add_argument("--class", dest="class_mode", action="store_true",
                    help="the class server: per-student keys (ftlab class add), any --host")
+    p.add_argument("--executor", default="local", help="where jobs train: local (processes), ray (a local "
+                   "Ray head), HOST:PORT or ray://HOST:PORT (a Ray cluster; pip install 'ftlab[cluster]')")
     p.set_defaults(func=_cmd_serve)
 
     _add_job_commands(sub)

@@ -20,15 +20,15 @@ from .store import Store
 
 
 def create_app(data_dir: str | Path, token: str, *, max_file_bytes: int | None = None,
-               run_worker: bool = True, class_mode: bool = False) -> FastAPI:
+               run_worker: bool = True, class_mode: bool = False, executor: str = "local") -> FastAPI:
     """The app for a data dir; ``class_mode`` also accepts the roster's keys (``roster``), each
-    student seeing only their own project."""
+    student seeing only their own project. ``executor``: where jobs train — "local" processes,
+    "ray" (a local Ray head) or a Ray cluster's address (``ray_executor``)."""
     @asynccontextmanager
     async def lifespan(app):
         supervisor = None
         if run_worker:
-            from .worker import Supervisor
-            supervisor = Supervisor(app.state.store.dir, app.state.slots)
+            supervisor = job_runner(app.state.store.dir, app.state.slots, executor)
             supervisor.start()
         app.state.supervisor = supervisor
         yield
@@ -48,6 +48,16 @@ def create_app(data_dir: str | Path, token: str, *, max_file_bytes: int | None =
     for router in ROUTERS:
         app.include_router(router, dependencies=[Depends(authenticate)])
     return app
+
+
+def job_runner(data_dir: Path, slots: int, executor: str):
+    """The worker processes' supervisor, or the Ray executor (the Ray cluster sizes itself
+    unless ``FTLAB_WORKERS`` says how many jobs at once)."""
+    if executor == "local":
+        from .worker import Supervisor
+        return Supervisor(data_dir, slots)
+    from .ray_executor import RayExecutor
+    return RayExecutor(data_dir, None if executor == "ray" else executor, settings.current().workers)
 
 
 async def refuse_oversized_uploads(request: Request, call_next):

@@ -94,7 +94,8 @@ def _other_server(d: Path, own_pid: int) -> bool:
     return pid != own_pid and _pid_alive(pid)
 
 
-def start(path=None, *, timeout: float = 60.0, env: dict | None = None, class_mode: bool = False) -> dict:
+def start(path=None, *, timeout: float = 60.0, env: dict | None = None, class_mode: bool = False,
+          executor: str = "local") -> dict:
     """Return the running server of the data dir, starting one in the background if needed
     (``class_mode``: the class server, on loopback; ``ftlab serve --class --host`` for the network)."""
     d = data_dir(path)
@@ -103,7 +104,8 @@ def start(path=None, *, timeout: float = 60.0, env: dict | None = None, class_mo
         return info
     log = open(d / "server.log", "ab")
     argv = [sys.executable, "-m", "ftlab.sandbox.control", "serve", "--data-dir", str(d)]
-    proc = subprocess.Popen(argv + (["--class"] if class_mode else []),
+    argv += (["--class"] if class_mode else []) + (["--executor", executor] if executor != "local" else [])
+    proc = subprocess.Popen(argv,
                             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             env={**os.environ, **(env or {})},
                             start_new_session=True)  # survives the notebook kernel's Ctrl-C
@@ -150,7 +152,7 @@ def stop(path=None, *, timeout: float = 60.0) -> bool:
 
 
 def serve(path=None, host: str = "127.0.0.1", port: int = 0, *, quiet: bool = False,
-          class_mode: bool = False) -> int:
+          class_mode: bool = False, executor: str = "local") -> int:
     """Run the server in the foreground until Ctrl-C / SIGTERM."""
     from ftlab.openai_spec import LOCAL_HOSTS
 
@@ -180,7 +182,7 @@ def serve(path=None, host: str = "127.0.0.1", port: int = 0, *, quiet: bool = Fa
     port = sock.getsockname()[1]
     config = settings.current()
     app = create_app(d, token(d), max_file_bytes=config.max_file_bytes, run_worker=config.run_worker,
-                     class_mode=class_mode)
+                     class_mode=class_mode, executor=executor)
     info = {"pid": os.getpid(), "host": host, "port": port, "base_url": f"http://{host}:{port}/v1",
             "class_mode": class_mode}
     (d / INFO).write_text(json.dumps(info))
@@ -210,7 +212,8 @@ def serve(path=None, host: str = "127.0.0.1", port: int = 0, *, quiet: bool = Fa
 
 def cli_serve(args) -> int:
     """``ftlab serve``: the server in the foreground."""
-    return serve(args.data_dir, args.host, args.port, class_mode=getattr(args, "class_mode", False))
+    return serve(args.data_dir, args.host, args.port, class_mode=getattr(args, "class_mode", False),
+                 executor=getattr(args, "executor", "local"))
 
 
 def main(argv=None) -> int:
@@ -220,6 +223,7 @@ def main(argv=None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--class", dest="class_mode", action="store_true")
+    parser.add_argument("--executor", default="local")
     args = parser.parse_args(argv)
     if args.action == "serve":
         return cli_serve(args)

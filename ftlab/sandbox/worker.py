@@ -37,15 +37,20 @@ RECYCLE = 4    # exit code: a job ran; a fresh process gives its memory (torch, 
 POLL = 0.5
 
 
-class Stopping:
-    """Set when the worker must stop: SIGTERM, or the server that started it is gone."""
+STOP_FILE = "worker.stop"   # a worker on another machine (Ray) is asked to stop through the data dir
 
-    def __init__(self):
-        self.flag = False
+
+class Stopping:
+    """Set when the worker must stop: SIGTERM, the server that started it is gone, or (a Ray task,
+    whose parent is Ray's) the data dir's stop file exists."""
+
+    def __init__(self, stop_file: Path | None = None):
+        self.flag, self.stop_file = False, stop_file
         self.parent = os.getppid()
 
     def __call__(self) -> bool:
-        return self.flag or os.getppid() != self.parent
+        return (self.flag or os.getppid() != self.parent
+                or (self.stop_file is not None and self.stop_file.exists()))
 
 
 # -- validation ----------------------------------------------------------------------------------
@@ -308,7 +313,8 @@ def lock_name(slot: int) -> str:
     return "worker.lock" if slot == 0 else f"worker-{slot}.lock"
 
 
-def main(data_dir: str, slot: int = 0, slots: int = 1) -> int:
+def main(data_dir: str, slot: int = 0, slots: int = 1, *, stop_file: bool = False) -> int:
+    """The worker loop of one slot; ``stop_file``: also stop when the data dir's stop file appears."""
     from . import cpu
     cpu.configure()   # before training imports torch
     store = Store(data_dir)
@@ -317,9 +323,9 @@ def main(data_dir: str, slot: int = 0, slots: int = 1) -> int:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         return LOCK_BUSY
-    stopping = Stopping()
-    signal.signal(signal.SIGTERM, lambda *_: setattr(stopping, "flag", True))
-    signal.signal(signal.SIGINT, lambda *_: setattr(stopping, "flag", True))
+    stopping = Stopping(store.dir / STOP_FILE if stop_file else None)
+    for sig in (signal.SIGTERM, signal.SIGINT):   # a graceful stop: the running job saves its state
+        signal.signal(sig, lambda *_: setattr(stopping, "flag", True))
     recover(store, slot, slots)
     while not stopping():
         done = step(store, stopping, slot, slots)
