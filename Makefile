@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.ftlab-installed
 # e.g. TORCH_SPEC="torch --index-url <your CPU wheel index>" elsewhere.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: lab prepare test install install-llama test-unit test-sdk-matrix test-notebooks test-ui bench
+.PHONY: lab prepare test install install-llama install-cluster test-unit test-sdk-matrix test-notebooks test-ui bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,16 @@ $(LLAMA_STAMP): pyproject.toml | $(STAMP)
 
 install-llama: $(LLAMA_STAMP)
 
+# Ray (the `cluster` extra), so the tests train a job on a real local Ray head (`--executor`).
+# A wheel from PyPI (~70 MB), no build; `make lab` does not need it.
+CLUSTER_STAMP := $(VENV)/.ftlab-cluster-installed
+$(CLUSTER_STAMP): pyproject.toml | $(STAMP)
+	$(BIN)/python -m pip install -q -e ".[test,cluster]"
+	$(BIN)/python -c "import ray; print('ray', ray.__version__)"
+	touch $(CLUSTER_STAMP)
+
+install-cluster: $(CLUSTER_STAMP)
+
 # JupyterLab refuses to run as root unless told; containers and course VMs often are root.
 LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
@@ -48,7 +58,7 @@ prepare: install
 # Everything: unit, sandbox (two SDK versions), notebooks under nbval, and the browser tests.
 # The notebooks and the browser share one fresh sandbox home (FTLAB_TEST_HOME): the browser then
 # finds the course models nbval trained, instead of training them all a second time.
-test: install install-llama test-unit test-sdk-matrix
+test: install install-llama install-cluster test-unit test-sdk-matrix
 	home=$$(mktemp -d) && $(MAKE) --no-print-directory test-notebooks test-ui FTLAB_TEST_HOME=$$home; rc=$$?; \
 	  rm -rf $$home; exit $$rc
 
@@ -58,7 +68,7 @@ test: install install-llama test-unit test-sdk-matrix
 TEST_WORKERS ?= 2
 XDIST := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
-test-unit: install install-llama
+test-unit: install install-llama install-cluster
 	$(BIN)/python -m pytest tests --ignore=tests/ui $(XDIST)
 
 # The sandbox's API tests again with the oldest supported openai SDK (the venv has the newest);

@@ -200,6 +200,16 @@ def test_serve_refuses_a_network_host_without_class(tmp_path):
     assert out.returncode == 2 and "--class" in out.stderr
 
 
+def test_serve_with_a_ray_executor_says_how_to_install_ray_when_it_is_missing(tmp_path):
+    # a Python where Ray is not installed: find_spec("ray") answers None, as it then does
+    code = ("import importlib.util, sys; importlib.util.find_spec = (lambda f: lambda n, *a: None "
+            "if n == 'ray' else f(n, *a))(importlib.util.find_spec); from ftlab.cli import main; "
+            f"sys.exit(main(['serve', '--executor', 'ray', '--data-dir', {str(tmp_path)!r}]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "pip install 'ftlab[cluster]'" in out.stderr
+    assert control.status(tmp_path) is None   # nothing started
+
+
 def test_jobs_at_once_quota_is_an_openai_429_that_the_sdk_does_not_retry(klass, tmp_path):
     dora, boss = klass["Dora"], klass["instructor"]
     f = _upload(dora, _tiny(tmp_path))

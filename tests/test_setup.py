@@ -113,3 +113,12 @@ print("ok")
 """
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert run.stdout.strip() == "ok", run.stderr
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_only_make_test_installs_ray(tmp_path):
+    """The Ray executor's test needs a real Ray head; the course itself does not need Ray."""
+    def plan(target):
+        return subprocess.run(["make", "-n", "-C", str(ROOT), f"VENV={tmp_path / 'venv'}", target],
+                              capture_output=True, text=True, timeout=60).stdout
+    assert '-e ".[test,cluster]"' in plan("test") and "cluster" not in plan("lab")

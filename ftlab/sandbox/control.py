@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import importlib.util
 import json
 import os
 import secrets
@@ -161,6 +162,11 @@ def serve(path=None, host: str = "127.0.0.1", port: int = 0, *, quiet: bool = Fa
         print(tr("Senza --class la sandbox ascolta solo in locale (127.0.0.1), non su {host}.",
                  "Without --class the sandbox listens on loopback only (127.0.0.1), not on {host}.",
                  host=host), file=sys.stderr)
+        return 2
+    if executor != "local" and importlib.util.find_spec("ray") is None:
+        print(tr("--executor {e} usa Ray, che non è installato: pip install 'ftlab[cluster]'.",
+                 "--executor {e} uses Ray, which is not installed: pip install 'ftlab[cluster]'.",
+                 e=executor), file=sys.stderr)
         return 2
     from . import cpu, settings
     cpu.configure()   # this process, and the worker it starts, before torch loads
