@@ -12,6 +12,8 @@ local worker does. Stopping: the data dir's stop file, which the loop checks lik
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from pathlib import Path
 
 from .worker import LOCK_BUSY, POLL, STOP_FILE
@@ -38,7 +40,6 @@ class RayExecutor:
         self._task = ray.remote(num_cpus=CPUS_PER_JOB, max_calls=1, max_retries=0)(_slot)
         self.refs: list = [None] * self.slots
         self._stopping = False
-        import threading
         self._thread = threading.Thread(target=self._loop, daemon=True, name="ftlab-ray-executor")
 
     def start(self) -> None:
@@ -55,7 +56,6 @@ class RayExecutor:
         return not ready and all(r is not None for r in self.refs)
 
     def _loop(self) -> None:
-        import time
         while not self._stopping:
             ready, _ = self.ray.wait(self.refs, num_returns=1, timeout=POLL)
             for ref in ready:
