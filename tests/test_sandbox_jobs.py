@@ -287,3 +287,29 @@ def test_each_file_is_validated_once(tmp_path, monkeypatch):
         dpo = job(method={"type": "dpo"})
         assert dpo["status"] == "failed" and dpo["error"]["param"] == "training_file"
     assert len(read) == 2 + 2   # the chat file read once more for the DPO verdict (format, then method)
+
+
+def test_a_status_change_and_the_events_that_explain_it_are_written_together(tmp_path, monkeypatch):
+    """A client that sees "failed" or "succeeded" also sees why (one transaction; the job and
+    its events used to be written one after the other, and a poll could fall in between)."""
+    from ftlab.sandbox import store as store_module, worker
+    from ftlab.sandbox.store import Store
+
+    store = Store(tmp_path / "data")
+    store.add_job({"id": "ftjob-a", "status": "running"})
+    seen_by_others = []   # the job's status another connection sees while the event is written
+    insert = store_module._insert_event
+
+    def spy(conn, job_id, *args, **kwargs):
+        seen_by_others.append(Store(tmp_path / "data").get_job(job_id)["status"])
+        insert(conn, job_id, *args, **kwargs)
+
+    monkeypatch.setattr(store_module, "_insert_event", spy)
+    worker.fail(store, "ftjob-a", {"code": "invalid_training_file", "message": "Example 1 is wrong"})
+    assert seen_by_others == ["running"]   # not yet committed: status and event land at once
+    events, _ = store.list_events("ftjob-a", after=None, limit=10)
+    assert store.get_job("ftjob-a")["status"] == "failed"
+    assert [(e["message"], e["level"]) for e in events] == [("Example 1 is wrong", "error")]
+    # a job no longer in an expected status is left alone, and gets no event
+    assert store.update_job("ftjob-a", expect=("running",), status="succeeded", events=["done"]) is None
+    assert len(store.list_events("ftjob-a", after=None, limit=10)[0]) == 1

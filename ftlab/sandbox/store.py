@@ -237,8 +237,10 @@ class Store:
         return json.loads(row["state"]) if row else {}
 
     def update_job(self, job_id: str, *, expect: tuple[str, ...] | None = None,
-                   state: dict | None = None, **fields) -> dict | None:
-        """Set ``fields`` on the job if its status is in ``expect``; return the new job or None."""
+                   state: dict | None = None, events=(), **fields) -> dict | None:
+        """Set ``fields`` on the job if its status is in ``expect``; return the new job or None.
+        ``events`` (messages, or (message, level) pairs) are added in the same transaction: a client
+        that sees the new status also sees the events that explain it."""
         with self.tx() as conn:
             row = conn.execute("SELECT body, state FROM jobs WHERE id = ?", (job_id,)).fetchone()
             if row is None:
@@ -250,6 +252,9 @@ class Store:
             new_state = {**json.loads(row["state"]), **(state or {})}
             conn.execute("UPDATE jobs SET status = ?, body = ?, state = ? WHERE id = ?",
                          (job["status"], json.dumps(job), json.dumps(new_state), job_id))
+            for event in events:
+                message, level = (event, "info") if isinstance(event, str) else event
+                _insert_event(conn, job_id, message, level)
         return job
 
     def claim(self, job_id: str, status: str, slot: int) -> bool:
@@ -323,10 +328,7 @@ class Store:
     def add_event(self, job_id: str, message: str, *, level: str = "info", type: str = "message",
                   data: dict | None = None) -> None:
         with self.tx() as conn:
-            conn.execute("INSERT INTO events (id, job_id, created_at, level, message, type, data) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         (new_id("ftevent-"), job_id, now(), level, message, type,
-                          json.dumps(data) if data is not None else None))
+            _insert_event(conn, job_id, message, level, type, data)
 
     def list_events(self, job_id: str, *, after: str | None, limit: int):
         rows, more = self._page("events", "job_id = ?", (job_id,), after=after, limit=limit)
@@ -456,3 +458,11 @@ def _checkpoint(r: sqlite3.Row) -> dict:
 
 def _model(r: sqlite3.Row) -> dict:
     return {"id": r["id"], "object": "model", "created": r["created"], "owned_by": r["owned_by"]}
+
+
+def _insert_event(conn, job_id: str, message: str, level: str = "info", type: str = "message",
+                  data: dict | None = None) -> None:
+    conn.execute("INSERT INTO events (id, job_id, created_at, level, message, type, data) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                 (new_id("ftevent-"), job_id, now(), level, message, type,
+                  json.dumps(data) if data is not None else None))

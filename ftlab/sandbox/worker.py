@@ -117,9 +117,9 @@ def file_error(validate, path: Path, model: str, method: str) -> dict | None:
 def fail(store: Store, job_id: str, error: dict) -> None:
     error = {"code": error.get("code") or "server_error", "message": error.get("message") or "",
              "param": error.get("param")}
-    if store.update_job(job_id, expect=("validating_files", "queued", "running", "paused"),
-                        status="failed", error=error, finished_at=int(time.time()), estimated_finish=None):
-        store.add_event(job_id, error["message"], level="error")
+    store.update_job(job_id, expect=("validating_files", "queued", "running", "paused"),
+                     status="failed", error=error, finished_at=int(time.time()), estimated_finish=None,
+                     events=[(error["message"], "error")])
 
 
 # -- training ------------------------------------------------------------------------------------
@@ -253,12 +253,11 @@ def finish(store: Store, job_id: str, model_name: str, result) -> None:
     done = store.update_job(job_id, expect=("running", "paused"), status="succeeded",
                             fine_tuned_model=model_name, finished_at=int(time.time()), estimated_finish=None,
                             trained_tokens=int(result.trained_tokens), result_files=[results["id"]],
-                            state={"resume_from": None})
+                            state={"resume_from": None},
+                            events=[f"New fine-tuned model created: {model_name}",
+                                    "The job has successfully completed"])
     if not done:  # cancelled in the last instant: the model must not appear
         owner.delete_model(model_name)
-        return
-    store.add_event(job_id, f"New fine-tuned model created: {model_name}")
-    store.add_event(job_id, "The job has successfully completed")
 
 
 # -- the loop ------------------------------------------------------------------------------------

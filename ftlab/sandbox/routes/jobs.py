@@ -77,11 +77,10 @@ def retrieve_job(request: Request, job_id: str, store: Store = Depends(get_store
 
 def transition(store: Store, job_id: str, allowed: tuple, verb: str, message: str, **fields) -> dict:
     job = job_or_404(store, job_id)
-    new = store.update_job(job_id, expect=allowed, **fields)
+    new = store.update_job(job_id, expect=allowed, events=[message], **fields)
     if new is None:
         raise bad_request(f"Job {job_id} cannot be {verb}: its status is '{job['status']}'.",
                           "fine_tuning_job_id", "invalid_job_status")
-    store.add_event(job_id, message)
     return public_job(new)
 
 
