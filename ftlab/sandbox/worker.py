@@ -76,8 +76,8 @@ def validate_job(store: Store, job: dict, slots: int = 1) -> None:
         # OpenAI's 10-example minimum applies to the training file only.
         if error and not (param == "validation_file" and error.get("code") == "invalid_n_examples"):
             return fail(store, job["id"], {**error, "param": param})
-    if store.update_job(job["id"], expect=("validating_files",), status="queued"):
-        store.add_event(job["id"], "Files validated, moving job to queued state")
+    if store.update_job(job["id"], expect=("validating_files",), status="queued",
+                        events=["Files validated, moving job to queued state"]):
         if store.job_project(job["id"]):   # a student's job on the class server
             queued_event(store, job["id"], slots)
 
@@ -211,10 +211,10 @@ def run_job(store: Store, job: dict, stopping: Stopping, slot: int = 0) -> bool:
     method = {"type": kind, kind: {"hyperparameters": {**requested, **hp}}}
     if not store.update_job(job_id, expect=("queued",), status="running", method=method,
                             hyperparameters={k: hp[k] for k in ("n_epochs", "batch_size", "learning_rate_multiplier")},
-                            state={"model_name": model_name, "started_at": time.time(), "slot": slot}):
+                            state={"model_name": model_name, "started_at": time.time(), "slot": slot},
+                            events=["Fine-tuning job started" if not resume_from
+                                    else f"Fine-tuning job resumed from step {state.get('resume_step', '?')}"]):
         return False
-    store.add_event(job_id, "Fine-tuning job started" if not resume_from
-                    else f"Fine-tuning job resumed from step {state.get('resume_step', '?')}")
     models.base_model_dir(progress=False)  # fetches the stand-in on first use (ModelUnavailable)
     config = training.TrainConfig(n_epochs=hp["n_epochs"], batch_size=hp["batch_size"],
                                  learning_rate_multiplier=hp["learning_rate_multiplier"], seed=job["seed"],
@@ -235,12 +235,11 @@ def paused(store: Store, job_id: str, result, shutdown: bool) -> None:
     resume = store.work / job_id / "pause"  # where training.train saves a paused run
     state = {"resume_from": str(resume), "resume_step": result.steps}
     if shutdown:
-        if store.update_job(job_id, expect=("running",), status="queued", estimated_finish=None, state=state):
-            store.add_event(job_id, f"The sandbox stopped at step {result.steps}; the job will resume "
-                                    "from there when the sandbox starts again")
+        if store.update_job(job_id, expect=("running",), status="queued", estimated_finish=None, state=state,
+                            events=[f"The sandbox stopped at step {result.steps}; the job will resume "
+                                    "from there when the sandbox starts again"]):
             return
-    store.update_job(job_id, state=state)
-    store.add_event(job_id, f"Training paused at step {result.steps}")
+    store.update_job(job_id, state=state, events=[f"Training paused at step {result.steps}"])
 
 
 def finish(store: Store, job_id: str, model_name: str, result) -> None:
@@ -272,9 +271,9 @@ def recover(store: Store, slot: int = 0, slots: int = 1) -> None:
             continue   # a live sibling's job
         resume = state.get("resume_from")
         if resume and Path(resume).exists():
-            store.update_job(job["id"], expect=("running",), status="queued")
-            store.add_event(job["id"], "The sandbox restarted; the job is queued to resume from step "
-                                       f"{state.get('resume_step')}")
+            store.update_job(job["id"], expect=("running",), status="queued",
+                             events=["The sandbox restarted; the job is queued to resume from step "
+                                     f"{state.get('resume_step')}"])
             continue
         ckpt = store.last_checkpoint(job["id"])
         saved = (f" Checkpoint {ckpt['fine_tuned_model_checkpoint']} (step {ckpt['step_number']}) was saved "
