@@ -64,14 +64,18 @@ def test_the_readme_commands_plan_what_they_promise(tmp_path):
         assert step in plan.stdout, step
 
 
+def _plan(tmp_path: Path, target: str) -> str:
+    """What ``make -n TARGET`` would run on a fresh venv path (nothing is run)."""
+    return subprocess.run(["make", "-n", "-C", str(ROOT), f"VENV={tmp_path / 'venv'}", target],
+                          capture_output=True, text=True, timeout=60).stdout
+
+
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 def test_only_make_test_compiles_llama_cpp(tmp_path):
     """The tests check exported GGUFs with llama.cpp; opening the course must not wait for its build."""
-    def plan(target):
-        return subprocess.run(["make", "-n", "-C", str(ROOT), f"VENV={tmp_path / 'venv'}", target],
-                              capture_output=True, text=True, timeout=60).stdout
-    assert '-e ".[test,llama]"' in plan("test") and "-DLLAVA_BUILD=OFF" in plan("test")
-    assert "llama" not in plan("lab")
+    test = _plan(tmp_path, "test")
+    assert '-e ".[test,llama]"' in test and "-DLLAVA_BUILD=OFF" in test
+    assert "llama" not in _plan(tmp_path, "lab")
 
 
 def test_importing_ftlab_has_no_side_effects_and_loads_submodules_on_use():
@@ -118,7 +122,4 @@ print("ok")
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 def test_only_make_test_installs_ray(tmp_path):
     """The Ray executor's test needs a real Ray head; the course itself does not need Ray."""
-    def plan(target):
-        return subprocess.run(["make", "-n", "-C", str(ROOT), f"VENV={tmp_path / 'venv'}", target],
-                              capture_output=True, text=True, timeout=60).stdout
-    assert '-e ".[test,cluster]"' in plan("test") and "cluster" not in plan("lab")
+    assert '-e ".[test,cluster]"' in _plan(tmp_path, "test") and "cluster" not in _plan(tmp_path, "lab")
