@@ -1,10 +1,14 @@
-"""The class server with its worker: a real (tiny) training by one student, whose fine-tuned model,
-checkpoints, result file and stored responses stay invisible to a classmate (404, OpenAI's body)."""
+"""The class server with its workers: a real (tiny) training by one student, whose fine-tuned model,
+checkpoints, result file and stored responses stay invisible to a classmate (404, OpenAI's body);
+two students training at once; kill -9 of a worker or of the server mid-training."""
 from __future__ import annotations
 
+import os
+import signal
 import time
 
 import openai
+import psutil
 import pytest
 
 from ftlab.sandbox import control
@@ -101,5 +105,77 @@ def test_two_workers_train_two_students_at_once_and_the_third_job_waits_its_turn
         queued = [m for ms in events.values() for m in ms if m.startswith("Job queued at position")]
         assert len(queued) == 3 and all("in the class queue; estimated finish" in m for m in queued)
         assert all("Fine-tuning job started" in ms for ms in events.values())
+    finally:
+        control.stop(home)
+
+
+def _worker_pid(home, slot: int) -> int:
+    """The worker process of one slot of the class server in ``home`` (its cmdline ends in SLOT SLOTS)."""
+    for p in psutil.process_iter(["pid", "cmdline"]):
+        cmd = p.info["cmdline"] or []
+        if "ftlab.sandbox.worker" in cmd and str(home) in cmd and cmd[-2:] == [str(slot), "2"]:
+            return p.info["pid"]
+    raise AssertionError(f"no worker for slot {slot}")
+
+
+def _submit(clients, path, epochs: int) -> dict:
+    jobs = {}
+    for name, client in clients.items():
+        with open(path, "rb") as f:
+            train = client.files.create(file=f, purpose="fine-tune")
+        jobs[name] = client.fine_tuning.jobs.create(model="gpt-4.1-nano", training_file=train.id, seed=3,
+                                                    hyperparameters={"n_epochs": epochs, "batch_size": 1}).id
+    return jobs
+
+
+def _wait_all_training(clients, jobs, timeout=600):
+    """Until every job is running and has logged its first step (so a kill lands mid-training)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if all(any(e.message.startswith("Step 1/") for e in clients[n].fine_tuning.jobs.list_events(j, limit=100))
+               for n, j in jobs.items()):
+            return
+        time.sleep(0.5)
+    raise AssertionError("the jobs did not all start training")
+
+
+@pytest.mark.training
+def test_kill_9_of_a_class_worker_or_of_the_server_mid_training_ends_every_job_definitely(tmp_path):
+    home = tmp_path / "home"
+    keys = dict(Roster(home).add(["Anna", "Bruno", "Carla", "Dora"]))
+    env = {"FTLAB_WORKERS": "2"}
+    path = write_jsonl(tmp_path / "train.jsonl", [chat_example(i) for i in range(10)])
+    terminal = ("succeeded", "failed", "cancelled")
+    try:
+        url = control.start(home, class_mode=True, env=env)["base_url"]
+        clients = {n: openai.OpenAI(base_url=url, api_key=k, max_retries=0) for n, k in keys.items()}
+
+        # 1. a worker dies hard: its job fails with a reason, the other student's job is untouched
+        first = {n: clients[n] for n in ("Anna", "Bruno")}
+        jobs = _submit(first, path, epochs=20)
+        _wait_all_training(first, jobs)
+        os.kill(_worker_pid(home, 1), signal.SIGKILL)
+        ended = {n: wait_for(first[n], j, terminal, timeout=900) for n, j in jobs.items()}
+        assert sorted(j.status for j in ended.values()) == ["failed", "succeeded"], ended
+        failed = next(j for j in ended.values() if j.status == "failed")
+        assert failed.error.code == "training_interrupted"
+        assert all(keys[n] not in (j.error.message if j.error else "") for n, j in ended.items())
+
+        # 2. the server dies hard while two jobs train: after a restart both resume and finish
+        second = {n: clients[n] for n in ("Carla", "Dora")}
+        jobs = _submit(second, path, epochs=4)   # the restarted slot takes work again
+        _wait_all_training(second, jobs)
+        os.kill(control.status(home)["pid"], signal.SIGKILL)
+        url = control.start(home, class_mode=True, env=env)["base_url"]
+        again = {n: openai.OpenAI(base_url=url, api_key=keys[n], max_retries=0) for n in second}
+        for name, job_id in jobs.items():
+            done = wait_for(again[name], job_id, terminal, timeout=900)
+            assert done.status == "succeeded", done.error
+            messages = [e.message for e in again[name].fine_tuning.jobs.list_events(job_id, limit=100)]
+            assert any(m.startswith("The sandbox stopped at step") for m in messages), messages
+        # nothing was lost: every student still has exactly their file(s) and job
+        for name in keys:
+            client = openai.OpenAI(base_url=url, api_key=keys[name], max_retries=0)
+            assert len(client.fine_tuning.jobs.list().data) == 1
     finally:
         control.stop(home)
