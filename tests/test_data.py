@@ -285,3 +285,22 @@ def test_generator_reproduces_committed_files(tmp_path):
     assert produced == sorted(GENERATED)
     for name in GENERATED:
         assert filecmp.cmp(tmp_path / name, DATA / name, shallow=False), name
+
+
+def test_more_scenarios_add_training_situations_and_keep_the_test_split(tmp_path):
+    subprocess.run([sys.executable, str(DATA / "make_datasets.py"), "--out", str(tmp_path), "--more-scenarios"],
+                   check=True)
+    built = tmp_path / "assistenza_clienti"
+    for split in ("test", "validation"):   # the same requests the course's figures were measured on
+        assert filecmp.cmp(built / f"{split}.jsonl", FT / f"{split}.jsonl", shallow=False), split
+    meta = read(built / "train_meta.jsonl")
+    added = {m["request"] for m in meta} - {m["request"] for m in FT_META["train"]}
+    assert len(added) == 100 and Counter(m["category"] for m in meta if m["request"] in added) == {
+        c: 2 * 20 for c in FT_CATEGORIES}   # 20 new situations per category, two variants each
+    assert not added & {m["request"] for s in ("test", "validation") for m in FT_META[s]}
+
+
+def test_more_scenarios_refuse_to_overwrite_the_course_data():
+    done = subprocess.run([sys.executable, str(DATA / "make_datasets.py"), "--more-scenarios"],
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and "--out DIR" in done.stderr
