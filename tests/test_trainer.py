@@ -232,6 +232,26 @@ def test_losses_do_not_depend_on_the_thread_count(tmp_path, monkeypatch):
     assert losses[0] == losses[1]
 
 
+@pytest.mark.skipif(cpu.usable_cpus() < 2, reason="needs a core for the busy process and one for training")
+def test_the_first_steps_already_leave_the_core_a_busy_process_takes(tmp_path):
+    """The thread count is read again once the model has loaded: the reading taken when the run
+    began had seen no interval yet, and the first steps kept its answer (all cores) for 10 s."""
+    import subprocess
+    import sys
+    before = torch.get_num_threads()
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    threads = []
+    try:
+        config = training.TrainConfig(n_epochs=1, batch_size=1, learning_rate_multiplier=2.0, seed=3)
+        training.train([example(i) for i in range(2)], None, config, tmp_path / "run",
+                       on_step=lambda m: threads.append(torch.get_num_threads()))
+    finally:
+        hog.kill()
+        hog.wait()
+        torch.set_num_threads(before)
+    assert threads and threads[0] <= cpu.usable_cpus() - 1
+
+
 # ------------------------------------------------------------------ bfloat16 matmuls for frozen weights
 
 @pytest.mark.parametrize("flags, dtype", [({"avx512f", "avx512_bf16"}, torch.bfloat16),

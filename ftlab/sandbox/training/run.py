@@ -79,6 +79,9 @@ class Run:
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda s: min((s + 1) / warmup, max(0.0, (self.total_steps - s) / max(1, self.total_steps - warmup))))
         self.step, self.trained_tokens, self.valid_cursor, self.useful_tokens = 0, 0, 0, 0
+        # again now: the first reading came before any interval had passed (it saw no other process),
+        # and the first steps would keep its answer for 10 s
+        cpu.share_threads(self.cpus)
         self.threads_checked = time.monotonic()
 
     # -- stopping
