@@ -5,6 +5,8 @@ Training tests are tiny (a handful of examples, a few steps) so the whole suite 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -236,8 +238,6 @@ def test_losses_do_not_depend_on_the_thread_count(tmp_path, monkeypatch):
 def test_the_first_steps_already_leave_the_core_a_busy_process_takes(tmp_path):
     """The thread count is read again once the model has loaded: the reading taken when the run
     began had seen no interval yet, and the first steps kept its answer (all cores) for 10 s."""
-    import subprocess
-    import sys
     before = torch.get_num_threads()
     hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     threads = []
