@@ -44,6 +44,8 @@ class Run:
                                    "Fine-tuning method not supported by the sandbox: {m}.",
                                    m=config.method))
         self.cpus = cpu.OtherProcesses()
+        # no interval has passed yet, so this reading sees no other process: every usable core for
+        # loading the model (a reused worker may have been left with fewer); read again below
         cpu.share_threads(self.cpus)
         self.config, self.out_dir = config, Path(out_dir)
         self.should_stop = should_stop or (lambda: None)
