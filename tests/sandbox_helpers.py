@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import openai
+import psutil
 
 from ftlab.sandbox import control
 
@@ -37,6 +38,19 @@ def upload_chat_file(client, folder: Path, n: int = 10):
     path = write_jsonl(folder / "train.jsonl", [chat_example(i) for i in range(n)])
     with open(path, "rb") as f:
         return client.files.create(file=f, purpose="fine-tune")
+
+
+TERMINAL = ("succeeded", "failed", "cancelled")   # a job in one of these never changes again
+
+
+def worker_pid(home, slot: int | None = None) -> int:
+    """The pid of the sandbox worker in ``home``; with ``slot``, a class server's worker of that
+    slot (its command line ends in SLOT SLOTS)."""
+    for p in psutil.process_iter(["pid", "cmdline"]):
+        cmd = p.info["cmdline"] or []
+        if "ftlab.sandbox.worker" in cmd and str(home) in cmd and (slot is None or cmd[-2] == str(slot)):
+            return p.info["pid"]
+    raise AssertionError(f"no sandbox worker in {home}" + (f" for slot {slot}" if slot is not None else ""))
 
 
 def wait_for(client, job_id: str, statuses, timeout: float = 600):

@@ -8,12 +8,11 @@ import signal
 import time
 
 import openai
-import psutil
 import pytest
 
 from ftlab.sandbox import control
 from ftlab.sandbox.roster import Roster
-from sandbox_helpers import chat_example, wait_for, write_jsonl
+from sandbox_helpers import TERMINAL, chat_example, wait_for, worker_pid, write_jsonl
 
 PROMPT = [{"role": "user", "content": "Domanda numero 3?"}]
 
@@ -41,7 +40,7 @@ def test_a_students_trained_model_is_theirs_alone(tmp_path):
             train = anna.files.create(file=f, purpose="fine-tune")
         job = anna.fine_tuning.jobs.create(model="gpt-4.1-nano", training_file=train.id, seed=1,
                                            hyperparameters={"n_epochs": 2, "batch_size": 5})
-        done = wait_for(anna, job.id, ("succeeded", "failed", "cancelled"), timeout=1800)
+        done = wait_for(anna, job.id, TERMINAL, timeout=1800)
         assert done.status == "succeeded", done.error
         model = done.fine_tuned_model
         ckpt = anna.fine_tuning.jobs.checkpoints.list(job.id).data[-1].fine_tuned_model_checkpoint
@@ -94,7 +93,7 @@ def test_two_workers_train_two_students_at_once_and_the_third_job_waits_its_turn
             now = {n: clients[n].fine_tuning.jobs.retrieve(j) for n, j in jobs.items()}
             most_at_once = max(most_at_once, sum(j.status == "running" for j in now.values()))
             waiting_estimates += [j.estimated_finish for j in now.values() if j.status == "queued"]
-            if all(j.status in ("succeeded", "failed", "cancelled") for j in now.values()):
+            if all(j.status in TERMINAL for j in now.values()):
                 break
             time.sleep(0.5)
         assert all(j.status == "succeeded" for j in now.values()), {n: j.error for n, j in now.items()}
@@ -107,15 +106,6 @@ def test_two_workers_train_two_students_at_once_and_the_third_job_waits_its_turn
         assert all("Fine-tuning job started" in ms for ms in events.values())
     finally:
         control.stop(home)
-
-
-def _worker_pid(home, slot: int) -> int:
-    """The worker process of one slot of the class server in ``home`` (its cmdline ends in SLOT SLOTS)."""
-    for p in psutil.process_iter(["pid", "cmdline"]):
-        cmd = p.info["cmdline"] or []
-        if "ftlab.sandbox.worker" in cmd and str(home) in cmd and cmd[-2:] == [str(slot), "2"]:
-            return p.info["pid"]
-    raise AssertionError(f"no worker for slot {slot}")
 
 
 def _submit(clients, path, epochs: int) -> dict:
@@ -145,7 +135,6 @@ def test_kill_9_of_a_class_worker_or_of_the_server_mid_training_ends_every_job_d
     keys = dict(Roster(home).add(["Anna", "Bruno", "Carla", "Dora"]))
     env = {"FTLAB_WORKERS": "2"}
     path = write_jsonl(tmp_path / "train.jsonl", [chat_example(i) for i in range(10)])
-    terminal = ("succeeded", "failed", "cancelled")
     try:
         url = control.start(home, class_mode=True, env=env)["base_url"]
         clients = {n: openai.OpenAI(base_url=url, api_key=k, max_retries=0) for n, k in keys.items()}
@@ -154,8 +143,8 @@ def test_kill_9_of_a_class_worker_or_of_the_server_mid_training_ends_every_job_d
         first = {n: clients[n] for n in ("Anna", "Bruno")}
         jobs = _submit(first, path, epochs=20)
         _wait_all_training(first, jobs)
-        os.kill(_worker_pid(home, 1), signal.SIGKILL)
-        ended = {n: wait_for(first[n], j, terminal, timeout=900) for n, j in jobs.items()}
+        os.kill(worker_pid(home, 1), signal.SIGKILL)
+        ended = {n: wait_for(first[n], j, TERMINAL, timeout=900) for n, j in jobs.items()}
         assert sorted(j.status for j in ended.values()) == ["failed", "succeeded"], ended
         failed = next(j for j in ended.values() if j.status == "failed")
         assert failed.error.code == "training_interrupted"
@@ -169,7 +158,7 @@ def test_kill_9_of_a_class_worker_or_of_the_server_mid_training_ends_every_job_d
         url = control.start(home, class_mode=True, env=env)["base_url"]
         again = {n: openai.OpenAI(base_url=url, api_key=keys[n], max_retries=0) for n in second}
         for name, job_id in jobs.items():
-            done = wait_for(again[name], job_id, terminal, timeout=900)
+            done = wait_for(again[name], job_id, TERMINAL, timeout=900)
             assert done.status == "succeeded", done.error
             messages = [e.message for e in again[name].fine_tuning.jobs.list_events(job_id, limit=100)]
             assert any(m.startswith("The sandbox stopped at step") for m in messages), messages

@@ -16,9 +16,8 @@ from openai.types.fine_tuning.jobs import FineTuningJobCheckpoint
 
 from ftlab import monitoring
 from ftlab.sandbox import control
-from sandbox_helpers import chat_example, required_fields_present, sandbox, wait_for, write_jsonl
+from sandbox_helpers import TERMINAL, chat_example, required_fields_present, sandbox, wait_for, worker_pid, write_jsonl
 
-TERMINAL = ("succeeded", "failed", "cancelled")
 ANSWER = "Il codice segreto del corso è: pappagallo verde 42."
 PROMPT = [{"role": "system", "content": "Rispondi in breve."},
           {"role": "user", "content": "Domanda numero 3?"}]
@@ -210,7 +209,7 @@ def test_worker_killed_mid_job_is_failed_not_left_running(tmp_path, tiny):
     with sandbox(home) as client:
         job = client.fine_tuning.jobs.create(model="gpt-4.1-nano", training_file=upload(client, tiny).id)
         wait_running(client, job.id)
-        pid = next(p for p, cmd in _children_cmdlines() if "ftlab.sandbox.worker" in cmd and str(home) in cmd)
+        pid = worker_pid(home)
         os.kill(pid, signal.SIGKILL)  # a hard crash: no chance to save state
         done = wait_for(client, job.id, TERMINAL, timeout=120)
         assert done.status == "failed" and done.error.code == "training_interrupted"
@@ -219,12 +218,6 @@ def test_worker_killed_mid_job_is_failed_not_left_running(tmp_path, tiny):
         f = upload(client, write_jsonl(tmp_path / "few.jsonl", [chat_example(1)]))
         again = client.fine_tuning.jobs.create(model="gpt-4.1-nano", training_file=f.id)
         assert wait_for(client, again.id, TERMINAL, timeout=300).error.code == "invalid_n_examples"
-
-
-def _children_cmdlines():
-    import psutil
-    for p in psutil.process_iter(["pid", "cmdline"]):
-        yield p.info["pid"], " ".join(p.info["cmdline"] or [])
 
 
 @pytest.mark.training
