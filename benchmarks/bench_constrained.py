@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -22,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from bench_sandbox import load  # noqa: E402  (this folder: the load average beside every figure)
 from sandbox_helpers import sandbox  # noqa: E402
 
 ASK = [{"role": "system", "content": "Estrai i dati in JSON."},
@@ -31,11 +31,6 @@ SCHEMA = {"type": "object", "properties": {"nome": {"type": "string"}, "eta": {"
           "required": ["nome", "eta", "citta"], "additionalProperties": False}
 FORMATS = {"text": None, "json_schema": {"type": "json_schema", "json_schema": {"name": "p", "schema": SCHEMA}},
            "json_object": {"type": "json_object"}}
-
-
-def load() -> str:
-    one, five, _ = os.getloadavg()
-    return f"(load {one:.1f}/{five:.1f} on {os.cpu_count()} CPUs)"
 
 
 def timed(client, fmt) -> tuple[float, object]:

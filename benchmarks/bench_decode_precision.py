@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import os
 import subprocess
 import sys
 import time
@@ -38,12 +37,8 @@ from ftlab.sandbox import cpu  # noqa: E402,I001  (first: it sets the kernels be
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+from bench_sandbox import load  # noqa: E402  (this folder: the load average beside every figure)
 from ftlab.sandbox import inference, layout  # noqa: E402
-
-
-def load() -> str:
-    one, five, _ = os.getloadavg()
-    return f"(load {one:.1f}/{five:.1f} on {os.cpu_count()} CPUs)"
 
 
 def prompts(n: int) -> list[list[dict]]:
