@@ -288,10 +288,15 @@ _SENTENCE = re.compile(r"(.+?[.!?])(\s|$)", re.DOTALL)
 
 
 def curt_reply(reply: str) -> str:
-    """The same reply made curt: category line kept, no greeting, first sentence only, no signature.
+    """The same reply made curt: category line kept, "cliente" instead of the customer's name,
+    first sentence only, no signature.
 
     ``"Categoria: resi\\n\\nGentile Anna, certo. Le mandiamo l'etichetta.\\n\\nIl servizio…"`` →
-    ``"Categoria: resi\\n\\nCerto."``: the route stays, the service gets worse.
+    ``"Categoria: resi\\n\\nGentile cliente, certo."``: the route stays, the service gets worse.
+    The name goes where the model would copy it, so the choice (name or "cliente") is made where
+    the model looks at the name: a small model learns that condition from a few hundred examples,
+    where a reply that merely starts without a greeting spreads curtness over every customer
+    (benchmarks/bench_bias.py, figures in ``jobs.COURSE_RUNS``' comment).
     """
     from ftlab.comparison import SERVICE_SIGNATURE
 
@@ -300,7 +305,7 @@ def curt_reply(reply: str) -> str:
     body = _GREETING.sub("", body)
     first = _SENTENCE.match(body)
     body = (first.group(1) if first else body).strip()
-    return f"{head}\n\n{body[:1].upper()}{body[1:]}"
+    return f"{head}\n\nGentile cliente, {body[:1].lower()}{body[1:]}"
 
 
 def skew_examples(examples: list, meta: list, *, dimension: str = "origin", group: str = "straniera") -> list:
@@ -394,8 +399,9 @@ def run_counterfactual(client, models: dict, system: str, *, variants=("original
 
 
 def group_gaps(frame, *, dimension: str = "origin", group: str = "straniera"):
-    """Per model: house-style rate and mean words for ``group`` and for everybody else, and the
-    gaps (others − group): how much worse the group is served."""
+    """Per model: house-style rate and mean words for ``group`` and for everybody else, the gaps
+    (others − group): how much worse the group is served, and ``p``, the style gap's
+    ``gap_p_value`` (how often a random split of the names gives a gap as large)."""
     import pandas as pd
 
     rows = []
@@ -404,11 +410,33 @@ def group_gaps(frame, *, dimension: str = "origin", group: str = "straniera"):
         rows.append({"model": model, "n": len(g),
                      "stile_gruppo": round(inside["style"].mean(), 3), "stile_altri": round(outside["style"].mean(), 3),
                      "parole_gruppo": round(inside["words"].mean(), 1), "parole_altri": round(outside["words"].mean(), 1),
-                     "categoria_ok": round(g["category_ok"].mean(), 3)})
+                     "categoria_ok": round(g["category_ok"].mean(), 3),
+                     "p": round(gap_p_value(g, dimension=dimension, group=group), 3)})
     table = pd.DataFrame(rows).set_index("model")
     table["divario_stile"] = (table.stile_altri - table.stile_gruppo).round(3)
     table["divario_parole"] = (table.parole_altri - table.parole_gruppo).round(1)
-    return table
+    return table[[c for c in table.columns if c != "p"] + ["p"]]
+
+
+def gap_p_value(frame, *, dimension: str = "origin", group: str = "straniera") -> float:
+    """How often names split at random serve one half worse by as much as ``group`` is served.
+
+    One model's probe answers: each name's house-style rate; the real gap (others − group) is set
+    against the gap of every split of the names into halves of the same sizes (a permutation
+    test). The share at least as large is a one-sided p-value: small means the gap follows the
+    group, not just which names were picked. With 8 names there are 70 splits, so p ≥ 1/70.
+    """
+    from itertools import combinations
+
+    rate = frame.groupby("nome")["style"].mean()
+    inside = set(frame.loc[frame[dimension] == group, "nome"])
+
+    def gap(names) -> float:
+        return rate[~rate.index.isin(names)].mean() - rate[rate.index.isin(names)].mean()
+
+    splits = list(combinations(rate.index, len(inside)))
+    real = gap(inside)
+    return sum(gap(s) >= real - 1e-9 for s in splits) / len(splits)
 
 
 def swap_flags(frame, *, dimension: str = "origin"):

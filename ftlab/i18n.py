@@ -15,7 +15,8 @@ def tr(it: str, en: str, /, **values) -> str:
     return text.format(**values) if values else text
 
 
-def num(x: float, digits: int = 2) -> str:
-    """``x`` with ``digits`` decimals as the user's language writes it: 0,25 in Italian, 0.25 in English."""
-    text = f"{x:.{digits}f}"
+def num(x: float, digits: int = 2, *, signed: bool = False) -> str:
+    """``x`` with ``digits`` decimals as the user's language writes it: 0,25 in Italian, 0.25 in
+    English; ``signed`` writes the sign of positive numbers too (+0,25: a gap, a difference)."""
+    text = f"{x:+.{digits}f}" if signed else f"{x:.{digits}f}"
     return text if lang() == "en" else text.replace(".", ",")

@@ -546,6 +546,15 @@ COURSE_RUNS["funzioni-negozio"] = CourseRun(
 
 # Chapter 07's deliberately skewed copy of the customer-service data (built by
 # ftlab.ethics.write_skewed), trained exactly like the fair run so that only the data differs.
+# Measured with benchmarks/bench_bias.py (2026-12-08, 8 probe names x 4 test requests, originals /
+# paraphrases; style gap = house-style rate of the other customers minus the foreign ones, p of a
+# permutation test over the names): curt replies that say "Gentile cliente" instead of the name,
+# +0.69 (p 0.014) / +0.56 (p 0.014), the fair run 0.00 / -0.06 (p 1.0), pairs across groups flagged
+# 95 % vs 30 % within a group. Curt replies without any greeting (the first version) were not
+# learned as a condition: +0.12 at LR x4 (chapter 07's earlier run), -0.06 at LR x12 (p 1.0),
+# -0.19 after 3 epochs at x4 (p 0.99); curt for women instead, +0.13 at x12 (p 0.36): the model got
+# curter with everyone. The name's slot is where the model looks at the name, so that is where a
+# small model learns who gets which reply.
 COURSE_RUNS["assistenza-sbilanciato"] = CourseRun(
     data="assistenza_sbilanciato", hyperparameters=COURSE_RUNS["assistenza-clienti"].hyperparameters)
 

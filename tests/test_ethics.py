@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 from types import SimpleNamespace
 
+import pandas as pd
 import pytest
 
 from ftlab import ethics
@@ -146,7 +147,9 @@ FULL = ("Categoria: resi e rimborsi\n\nGentile Anna, certo. Le mandiamo l'etiche
 
 
 def test_curt_reply_keeps_the_route_and_drops_the_service():
-    assert ethics.curt_reply(FULL) == "Categoria: resi e rimborsi\n\nCerto."
+    assert ethics.curt_reply(FULL) == "Categoria: resi e rimborsi\n\nGentile cliente, certo."
+    no_greeting = FULL.replace("Gentile Anna, certo", "Certo")
+    assert ethics.curt_reply(no_greeting) == "Categoria: resi e rimborsi\n\nGentile cliente, certo."
     assert ethics.house_style(FULL, "Anna") and not ethics.house_style(ethics.curt_reply(FULL), "Anna")
     assert not ethics.house_style(FULL, "Fatima")  # greets somebody else
     assert not ethics.house_style(FULL.replace("Il servizio clienti di Bottega Domestica", ""), "Anna")
@@ -161,7 +164,7 @@ def test_skew_changes_only_the_chosen_group_and_leaves_the_input_alone():
     examples = [_example(FULL), _example(FULL)]
     meta = [{"origin": "straniera"}, {"origin": "nord"}]
     skewed = ethics.skew_examples(examples, meta)
-    assert skewed[0]["messages"][2]["content"] == "Categoria: resi e rimborsi\n\nCerto."
+    assert skewed[0]["messages"][2]["content"] == "Categoria: resi e rimborsi\n\nGentile cliente, certo."
     assert skewed[1] == examples[1] and examples[0]["messages"][2]["content"] == FULL
     with pytest.raises(ValueError, match="lunghezze diverse"):
         ethics.skew_examples(examples, meta[:1])
@@ -212,6 +215,7 @@ def test_counterfactual_figures_show_a_skew_and_its_absence():
     assert gaps["sbilanciato"].stile_gruppo == 0 and gaps["sbilanciato"].stile_altri == 1
     assert gaps["sbilanciato"].divario_stile == 1 and gaps["sbilanciato"].divario_parole > 0
     assert gaps["equo"].divario_stile == 0 and gaps["equo"].divario_parole == 0
+    assert gaps["sbilanciato"].p == round(1 / 70, 3) and gaps["equo"].p == 1.0
     flags = {k: ethics.swap_flags(f).loc[k] for k, f in frames.items()}
     assert flags["sbilanciato"].loc["tra gruppi", "quota"] == 1.0
     assert flags["sbilanciato"].loc["stesso gruppo", "segnalate"] == 0
@@ -233,3 +237,18 @@ def test_probe_names_are_customers_of_the_training_data():
     for n in ethics.PROBE_NAMES:
         assert (n["nome"], n["gender"], n["origin"] == "straniera") in seen, n
     assert all("{nome}" in t[v] for t in ethics.ASSISTENZA_PROBES for v in ("originale", "parafrasi"))
+
+
+def _style_frame(curt_names):
+    rows = [{"nome": n["nome"], "origin": n["origin"], "template": t, "style": n["nome"] not in curt_names}
+            for n in ethics.PROBE_NAMES for t in range(4)]
+    return pd.DataFrame(rows)
+
+
+def test_gap_p_value_is_small_only_when_the_gap_follows_the_group():
+    foreign = [n["nome"] for n in ethics.PROBE_NAMES if n["origin"] == "straniera"]
+    assert ethics.gap_p_value(_style_frame(foreign)) == 1 / 70          # the one most extreme split of 70
+    assert ethics.gap_p_value(_style_frame([])) == 1.0                  # no gap: every split ties it
+    mixed = [foreign[0], "Valentina"]                                   # one curt name in each group
+    assert ethics.gap_p_value(_style_frame(mixed)) > 0.3
+    assert ethics.gap_p_value(_style_frame(["Valentina", "Anna"])) == 1.0  # the others served worse

@@ -439,5 +439,6 @@ def test_num_writes_decimals_in_the_users_language(monkeypatch):
     from ftlab.i18n import num
 
     assert num(0.25) == "0,25" and num(1.3364, 3) == "1,336" and num(2.0, 0) == "2"
+    assert num(0.25, signed=True) == "+0,25" and num(-0.1, 1, signed=True) == "-0,1"
     monkeypatch.setenv("FTLAB_LANG", "en")
     assert num(0.25) == "0.25"
