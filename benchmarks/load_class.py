@@ -6,7 +6,7 @@ then R rounds of polling (jobs.retrieve, list_events, checkpoints.list, files.li
 and one short chat completion. At the end each student cancels their job. Prints the number of
 5xx answers, whether any job was lost or duplicated (each student's job list must hold exactly
 the job they made), p50/p95 per GET endpoint, and the server process's own CPU time per request
-(the training worker is a separate process, not counted). The machine may be shared: latencies
+(the training worker and the chat engine are processes of their own, not counted). The machine may be shared: latencies
 include waiting for the cores; CPU per request does not.
 
     python benchmarks/load_class.py [--students S] [--rounds R] [--no-chat]

@@ -297,3 +297,34 @@ def test_ftlab_serve_class_in_the_foreground_takes_roster_keys(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+@pytest.mark.parametrize("class_mode, niceness", [(True, 10), (False, 0)])
+def test_a_class_server_s_training_yields_the_cores_to_the_api(tmp_path, class_mode, niceness):
+    """A class server runs its training workers at niceness 10 (students' requests and chat answers
+    come first); the one-user sandbox leaves them at 0."""
+    import psutil
+
+    from sandbox_helpers import worker_pid
+
+    control.start(tmp_path, class_mode=class_mode)
+    try:
+        deadline = time.time() + 60
+        while True:   # the worker sets its niceness as it starts
+            try:
+                if psutil.Process(worker_pid(tmp_path)).nice() == niceness:
+                    break
+            except (AssertionError, psutil.Error):
+                pass
+            assert time.time() < deadline, "the worker never reached niceness %d" % niceness
+            time.sleep(0.1)
+    finally:
+        control.stop(tmp_path)
+
+
+def test_worker_niceness_setting_wins_over_the_mode(monkeypatch):
+    from ftlab.sandbox import settings
+
+    assert settings.current().worker_niceness(True) == 10 and settings.current().worker_niceness(False) == 0
+    monkeypatch.setenv("FTLAB_WORKER_NICE", "3")
+    assert settings.current().worker_niceness(True) == 3 and settings.current().worker_niceness(False) == 3

@@ -28,10 +28,11 @@ def create_app(data_dir: str | Path, token: str, *, max_file_bytes: int | None =
     async def lifespan(app):
         supervisor = None
         if run_worker:
-            supervisor = job_runner(app.state.store.dir, app.state.slots, executor)
+            supervisor = job_runner(app.state.store.dir, app.state.slots, executor, app.state.niceness)
             supervisor.start()
         app.state.supervisor = supervisor
         yield
+        app.state.engine.close()
         if supervisor:
             supervisor.stop()
 
@@ -42,6 +43,7 @@ def create_app(data_dir: str | Path, token: str, *, max_file_bytes: int | None =
     app.state.roster = Roster(data_dir) if class_mode else None
     config = settings.current()
     app.state.quotas, app.state.slots = config.quotas, config.worker_slots(class_mode)
+    app.state.niceness = config.worker_niceness(class_mode)
     app.state.limiter = RequestLimiter(app.state.quotas.requests_per_minute)
     errors.install(app)
     app.middleware("http")(refuse_oversized_uploads)
@@ -50,12 +52,12 @@ def create_app(data_dir: str | Path, token: str, *, max_file_bytes: int | None =
     return app
 
 
-def job_runner(data_dir: Path, slots: int, executor: str):
+def job_runner(data_dir: Path, slots: int, executor: str, niceness: int = 0):
     """The worker processes' supervisor, or the Ray executor (the Ray cluster sizes itself
     unless ``FTLAB_WORKERS`` says how many jobs at once)."""
     if executor == "local":
         from .worker import Supervisor
-        return Supervisor(data_dir, slots)
+        return Supervisor(data_dir, slots, niceness)
     from .ray_executor import RayExecutor
     return RayExecutor(data_dir, None if executor == "ray" else executor, settings.current().workers)
 

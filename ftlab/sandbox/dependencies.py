@@ -46,6 +46,7 @@ def get_store(request: Request) -> Store:
 
 
 def get_engine(request: Request):
-    """The inference engine's holder (``lazy_engine.LazyEngine``): ``.get()`` loads it on first use,
-    so a request that fails its checks never waits for the model."""
+    """The inference engine's holder (``lazy_engine.LazyEngine``): its ``chat`` and
+    ``stream_detached`` start the engine's process on first use, so a request that fails its
+    checks never waits for the model."""
     return request.app.state.engine

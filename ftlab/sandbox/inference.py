@@ -16,9 +16,8 @@ import queue
 import threading
 from collections import OrderedDict
 from contextlib import nullcontext
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, NamedTuple
+from typing import Iterator
 
 from ftlab.sandbox import cpu  # noqa: I001  (first: it sets the kernels before torch loads)
 
@@ -27,51 +26,11 @@ import torch
 from ftlab.sandbox import layout, models
 from ftlab.sandbox.batching import Batcher, Request
 from ftlab.sandbox.greedyhead import GreedyHead
+from ftlab.sandbox.replies import ChatResult, Choice, Stream, StreamResult
 from ftlab.sandbox.tool_prompt import ToolUse, template_messages
 
 DEFAULT_MAX_TOKENS = 512   # OpenAI's default is "up to the context"; a 135M model rambles, so cap it
 MAX_ADAPTERS = 8           # adapters kept loaded at once (each is a few MB)
-
-
-@dataclass
-class Choice:
-    text: str
-    finish_reason: str        # "stop" | "length" | "tool_calls"
-    completion_tokens: int
-    tool_calls: list[dict] | None = None   # [{"name", "arguments": JSON string}] when the reply is calls
-
-    def read_calls(self, tools: ToolUse | None) -> "Choice":
-        """This choice with the calls its text makes (a reply cut by ``max_tokens`` makes none)."""
-        calls = tools.calls(self.text) if tools and self.finish_reason == "stop" else None
-        return Choice(self.text, "tool_calls", self.completion_tokens, calls) if calls else self
-
-
-class ChatResult(NamedTuple):
-    choices: list[Choice]
-    prompt_tokens: int
-
-
-@dataclass
-class StreamResult:
-    text: str
-    finish_reason: str
-    completion_tokens: int
-    prompt_tokens: int
-    tool_calls: list[dict] | None = None
-
-    @classmethod
-    def of(cls, choice: Choice, prompt_tokens: int) -> "StreamResult":
-        return cls(choice.text, choice.finish_reason, choice.completion_tokens, prompt_tokens, choice.tool_calls)
-
-
-class Stream:
-    """Iterate for text deltas; afterwards ``.result`` holds finish_reason and token counts."""
-
-    def __init__(self, deltas: Iterator[str]):
-        self._deltas, self.result = deltas, None
-
-    def __iter__(self):
-        self.result = yield from self._deltas
 
 
 def _first_stop(text: str, stop: list[str]) -> int:

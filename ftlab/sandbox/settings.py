@@ -20,6 +20,7 @@ class Settings:
     run_worker: bool            # FTLAB_SANDBOX_WORKER=0 serves the API alone (jobs stay in validating_files)
     quotas: "Quotas"            # FTLAB_CLASS_*: what each student of a class server may use
     workers: int | None         # FTLAB_WORKERS: jobs training at once (default: 1; class server: cores // 2)
+    worker_nice: int | None     # FTLAB_WORKER_NICE: the training processes' niceness (default: 0; class server: 10)
 
     def worker_slots(self, class_mode: bool) -> int:
         """Training processes: a step uses two threads well, so a class server runs one per two cores."""
@@ -27,6 +28,13 @@ class Settings:
             return self.workers
         cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         return max(1, cpus // 2) if class_mode else 1
+
+    def worker_niceness(self, class_mode: bool) -> int:
+        """How much training yields the cores: on a class server the API and the chat engine come
+        first (a student's GET or answer waits for nobody's training), training takes the rest."""
+        if self.worker_nice is not None:
+            return self.worker_nice
+        return 10 if class_mode else 0
 
     @property
     def float32_training(self) -> bool:
@@ -56,4 +64,5 @@ def current() -> Settings:
                     train_dtype=env.get("FTLAB_TRAIN_DTYPE", ""),
                     max_file_bytes=int(env.get("FTLAB_MAX_FILE_BYTES") or MAX_FILE_BYTES),
                     run_worker=env.get("FTLAB_SANDBOX_WORKER", "1") != "0", quotas=_quotas(env),
-                    workers=int(env.get("FTLAB_WORKERS") or 0) or None)
+                    workers=int(env.get("FTLAB_WORKERS") or 0) or None,
+                    worker_nice=int(env["FTLAB_WORKER_NICE"]) if env.get("FTLAB_WORKER_NICE") else None)

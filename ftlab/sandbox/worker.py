@@ -28,7 +28,7 @@ from pathlib import Path
 
 from ftlab.openai_spec import checkpoint_model_name, ft_model_name
 
-from . import catalog, queue
+from . import catalog, queue, settings
 from .store import Store, new_id
 
 log = logging.getLogger("ftlab.sandbox.worker")
@@ -315,6 +315,7 @@ def main(data_dir: str, slot: int = 0, slots: int = 1, *, stop_file: bool = Fals
     """The worker loop of one slot; ``stop_file``: also stop when the data dir's stop file appears."""
     from . import cpu
     cpu.configure()   # before training imports torch
+    os.nice(settings.current().worker_niceness(class_mode=False))   # FTLAB_WORKER_NICE, set by the Supervisor
     store = Store(data_dir)
     lock = open(store.dir / lock_name(slot), "w")
     try:
@@ -337,8 +338,8 @@ def main(data_dir: str, slot: int = 0, slots: int = 1, *, stop_file: bool = Fals
 class Supervisor:
     """Runs the server's worker processes (``slots`` of them) and restarts one that dies."""
 
-    def __init__(self, data_dir: Path, slots: int = 1):
-        self.data_dir, self.slots = Path(data_dir), max(1, slots)
+    def __init__(self, data_dir: Path, slots: int = 1, niceness: int = 0):
+        self.data_dir, self.slots, self.niceness = Path(data_dir), max(1, slots), niceness
         self.procs: list[subprocess.Popen | None] = [None] * self.slots
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="ftlab-worker-supervisor")
@@ -357,8 +358,9 @@ class Supervisor:
     def _spawn(self, slot: int) -> None:
         logfile = open(self.data_dir / "worker.log", "ab")
         extra = [str(slot), str(self.slots)] if self.slots > 1 else []
+        env = {**os.environ, "FTLAB_WORKER_NICE": str(self.niceness)}
         self.procs[slot] = subprocess.Popen([sys.executable, "-m", "ftlab.sandbox.worker", str(self.data_dir), *extra],
-                                            stdout=logfile, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                                            stdout=logfile, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
         logfile.close()
 
     def _loop(self) -> None:

@@ -9,6 +9,7 @@ in pieces that the SDK concatenates).
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import time
 
@@ -18,11 +19,12 @@ from starlette.concurrency import run_in_threadpool
 
 from .. import catalog
 from ..dependencies import get_engine, get_store
-from ..errors import not_found
+from ..errors import envelope, not_found
 from ..store import Store
 from ..tool_prompt import CALL_OPEN
 from ..types import ChatCompletion, ChatCompletionChunk, ChatRequest, ChunkChoice, Usage, new_call_id
 
+log = logging.getLogger("ftlab.sandbox")
 ARGUMENT_PIECE = 12   # characters of arguments per streamed chunk (OpenAI sends about a token each)
 
 router = APIRouter(prefix="/v1/chat")
@@ -46,16 +48,21 @@ async def chat(body: ChatRequest, store: Store = Depends(get_store), engine=Depe
     if body.stream:
         events = _sse(engine, body.model, adapter, settings, body.include_usage, body.legacy_functions)
         return StreamingResponse(_closing(events), media_type="text/event-stream")
-    choices, prompt_tokens = await run_in_threadpool(lambda: engine.get().chat(adapter_dir=adapter, **settings))
+    choices, prompt_tokens = await run_in_threadpool(lambda: engine.chat(adapter_dir=adapter, **settings))
     return ChatCompletion.of(body.model, choices, prompt_tokens, body.legacy_functions)
 
 
 async def _closing(events):
     """Iterate a blocking generator in worker threads and always close it, also when the client
-    goes away mid-stream."""
+    goes away mid-stream. An error after the first chunk (the status is sent) goes out as an
+    ``error`` chunk in OpenAI's envelope, which the SDK raises as ``APIError``."""
     try:
         while (chunk := await run_in_threadpool(next, events, None)) is not None:
             yield chunk
+    except Exception as exc:
+        log.exception("stream failed")
+        body = envelope(f"The sandbox server had an error: {type(exc).__name__}: {exc}", "server_error")
+        yield f"data: {json.dumps(body)}\n\n"
     finally:
         events.close()
 
@@ -71,7 +78,7 @@ def _sse(engine, model: str, adapter, settings: dict, include_usage: bool, legac
     n, tools = settings.pop("n"), settings.get("tools")
     prompt_tokens = completion_tokens = 0
     for index in range(n):
-        stream = engine.get().stream_detached(adapter_dir=adapter, **settings)
+        stream = engine.stream_detached(adapter_dir=adapter, **settings)
         for delta in _deltas(stream, tools if tools and tools.shown else None, legacy):
             yield event([ChunkChoice(index=index, delta=delta)])
         result = stream.result

@@ -46,7 +46,7 @@ async def create_response(body: ResponseRequest, store: Store = Depends(get_stor
     if body.stream:
         events = _sse(store, engine, body, adapter, history, settings)
         return StreamingResponse(_closing(events), media_type="text/event-stream")
-    result = await run_in_threadpool(lambda: engine.get().chat(adapter_dir=adapter, n=1, **settings))
+    result = await run_in_threadpool(lambda: engine.chat(adapter_dir=adapter, n=1, **settings))
     choice = result.choices[0]
     resp_id, msg_id = shapes.new_ids()
     status = "incomplete" if choice.finish_reason == "length" else "completed"
@@ -95,7 +95,7 @@ def _sse(store: Store, engine, body: ResponseRequest, adapter, history: list[dic
         return
     yield event("response.output_item.added", output_index=0, item=shapes.output_message(msg_id, None, "in_progress"))
     yield event("response.content_part.added", **at, part=shapes.output_text(""))
-    stream = engine.get().stream_detached(adapter_dir=adapter, **settings)
+    stream = engine.stream_detached(adapter_dir=adapter, **settings)
     for delta in stream:
         yield event("response.output_text.delta", **at, delta=delta, logprobs=[])
     r = stream.result
@@ -114,7 +114,7 @@ def _sse_tools(store, engine, body, adapter, history, settings, event, snapshot,
     """The rest of a stream whose request has tools: the reply is generated first (a call cannot be
     told from text by its first tokens), then sent as OpenAI streams it: each call as an output item
     with its arguments in ``function_call_arguments`` delta/done events, or the text as one delta."""
-    r = engine.get().chat(adapter_dir=adapter, n=1, **settings)
+    r = engine.chat(adapter_dir=adapter, n=1, **settings)
     choice = r.choices[0]
     status = "incomplete" if choice.finish_reason == "length" else "completed"
     output = output_items(msg_id, choice.text, choice.tool_calls, status)
