@@ -328,3 +328,5 @@ def test_worker_niceness_setting_wins_over_the_mode(monkeypatch):
     assert settings.current().worker_niceness(True) == 10 and settings.current().worker_niceness(False) == 0
     monkeypatch.setenv("FTLAB_WORKER_NICE", "3")
     assert settings.current().worker_niceness(True) == 3 and settings.current().worker_niceness(False) == 3
+    monkeypatch.setenv("FTLAB_WORKER_NICE", "-5")   # would make every worker fail to start without root
+    assert settings.current().worker_niceness(True) == 0

@@ -32,8 +32,8 @@ class Settings:
     def worker_niceness(self, class_mode: bool) -> int:
         """How much training yields the cores: on a class server the API and the chat engine come
         first (a student's GET or answer waits for nobody's training), training takes the rest."""
-        if self.worker_nice is not None:
-            return self.worker_nice
+        if self.worker_nice is not None:   # 0-19: raising a priority needs root, and training never should
+            return max(0, min(19, self.worker_nice))
         return 10 if class_mode else 0
 
     @property
