@@ -131,7 +131,7 @@ def serve(conn) -> None:
             if kind == "chat":
                 send(rid, engine().chat(messages, **settings), True)
                 return
-            stream = engine().stream_detached(messages, **settings)
+            stream = engine().stream(messages, **settings)   # this thread reads it to the end: no detaching
             for delta in stream:
                 send(rid, delta, False)
             send(rid, stream.result, True)
