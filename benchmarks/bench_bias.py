@@ -13,7 +13,6 @@ other split of the probe names in two halves, the noise of "different names" wha
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -25,7 +24,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from ftlab import ethics, jobs  # noqa: E402
 from ftlab.datasets import read_jsonl  # noqa: E402
-from sandbox_helpers import sandbox, wait_for  # noqa: E402
+from bench_sandbox import load  # noqa: E402  (this folder: the load average beside every figure)
+from sandbox_helpers import TERMINAL, sandbox, wait_for  # noqa: E402
 
 DATA = ROOT / "data" / "assistenza_clienti"
 BASE = "gpt-4.1-nano-2025-04-14"
@@ -43,9 +43,8 @@ def train(client, folder: Path, suffix: str, hyperparameters: dict):
     job = client.fine_tuning.jobs.create(
         model=BASE, training_file=ids["train"], validation_file=ids["validation"], suffix=suffix, seed=RUN.seed,
         method={"type": "supervised", "supervised": {"hyperparameters": hyperparameters}})
-    job = wait_for(client, job.id, {"succeeded", "failed", "cancelled"}, timeout=3600)
-    print(f"{suffix}: {job.status} in {time.perf_counter() - start:.0f} s wall "
-          f"(load {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)", flush=True)
+    job = wait_for(client, job.id, TERMINAL, timeout=3600)
+    print(f"{suffix}: {job.status} in {time.perf_counter() - start:.0f} s wall {load()}", flush=True)
     return job
 
 

@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from ftlab import function_calling, jobs  # noqa: E402
 from ftlab.datasets import read_jsonl  # noqa: E402
 from ftlab.sandbox import control  # noqa: E402
-from sandbox_helpers import sandbox, wait_for  # noqa: E402
+from sandbox_helpers import TERMINAL, sandbox, wait_for  # noqa: E402
 
 DATA = ROOT / "data" / "funzioni_negozio"
 BASE = "gpt-4.1-nano-2025-04-14"
@@ -63,7 +63,7 @@ def main() -> None:
         cpu0, start = server_cpu(Path(tmp)), time.perf_counter()
         job = client.fine_tuning.jobs.create(model=BASE, training_file=file.id, suffix="funzioni-negozio",
                                              seed=RUN.seed, hyperparameters=hyperparameters)
-        job = wait_for(client, job.id, {"succeeded", "failed", "cancelled"}, timeout=1800)
+        job = wait_for(client, job.id, TERMINAL, timeout=1800)
         print(f"training: {job.status}, {job.trained_tokens} tokens, {job.hyperparameters.n_epochs} epochs, "
               f"LR x{job.hyperparameters.learning_rate_multiplier}, "
               f"{time.perf_counter() - start:.0f} s wall, {server_cpu(Path(tmp)) - cpu0:.0f} CPU-s "
